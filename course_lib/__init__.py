@@ -1,0 +1,1 @@
+"""Multi-objective recommendation, hands-on: the course helpers."""

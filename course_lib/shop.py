@@ -1,0 +1,678 @@
+"""The simulated shop: an e-commerce world whose behaviour model is known.
+
+Real logs never tell you the true probability that a user clicks an item. This
+shop does, so the course can show the ceiling a model can reach (the oracle AUC),
+compute the exact expected revenue of any ranking, and run fair A/B tests.
+
+The world, in one paragraph
+---------------------------
+Items have a category, a brand, a price, a margin, a hidden quality and a hidden
+8-dimensional *taste vector* (their category's centre plus individual noise).
+Users have a segment (bargain hunter, brand loyalist, explorer, premium), a hidden
+taste vector (their segment's centre plus individual noise), a hidden price
+sensitivity and an activity rate. A legacy *logging policy* shows each request a
+slate of 10 items, mixing popularity, exploration and a little segment-level
+personalisation, and logs every impression with its position and propensity.
+Users examine slot ``k`` (0-based) with probability ``(1 + k) ** -0.7`` and click
+an examined item with probability ``sigmoid(attractiveness)``; some clicks become
+carts and some carts become purchases.
+
+Conflict by construction: cheap, popular items win clicks, expensive items win
+revenue, high-margin items win profit, and long-tail items win diversity.
+
+Use ``generate(...)`` for the tables and ``Shop`` for the truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# ---------------------------------------------------------------------------
+# Constants of the world
+# ---------------------------------------------------------------------------
+
+TASTE_DIM = 8
+SLATE_SIZE = 10
+START_DATE = pd.Timestamp("2025-10-01", tz="UTC")
+
+# name, share of the catalogue, median price (EUR), base margin rate, nouns
+CATEGORIES = [
+    ("electronics", 0.12, 120.0, 0.12, ["headphones", "speaker", "charger", "camera", "keyboard", "monitor"]),
+    ("fashion", 0.14, 35.0, 0.45, ["jacket", "sneakers", "dress", "scarf", "jeans", "hoodie"]),
+    ("home", 0.11, 45.0, 0.30, ["lamp", "cushion", "rug", "vase", "clock", "shelf"]),
+    ("beauty", 0.09, 18.0, 0.50, ["serum", "lipstick", "shampoo", "perfume", "cream", "mascara"]),
+    ("sports", 0.08, 40.0, 0.30, ["yoga mat", "dumbbell", "racket", "bottle", "helmet", "backpack"]),
+    ("toys", 0.07, 25.0, 0.35, ["puzzle", "robot", "doll", "blocks", "kite", "board game"]),
+    ("books", 0.09, 12.0, 0.20, ["novel", "cookbook", "atlas", "comic", "guide", "journal"]),
+    ("grocery", 0.08, 6.0, 0.15, ["coffee", "tea", "chocolate", "olive oil", "pasta", "honey"]),
+    ("garden", 0.06, 30.0, 0.30, ["planter", "hose", "shears", "seeds", "lantern", "bench"]),
+    ("pets", 0.06, 15.0, 0.25, ["leash", "pet bed", "treats", "collar", "bowl", "toy mouse"]),
+    ("auto", 0.05, 50.0, 0.20, ["wiper", "dash cam", "seat cover", "jump starter", "polish", "mat set"]),
+    ("office", 0.05, 10.0, 0.35, ["notebook", "pen set", "stapler", "desk tray", "planner", "marker"]),
+]
+CATEGORY_NAMES = [c[0] for c in CATEGORIES]
+BRANDS_PER_CATEGORY = 5
+
+# name, share of users, price sensitivity beta
+SEGMENTS = [
+    ("bargain_hunter", 0.35, 1.6),
+    ("brand_loyalist", 0.20, 0.8),
+    ("explorer", 0.30, 1.0),
+    ("premium", 0.15, 0.4),
+]
+SEGMENT_NAMES = [s[0] for s in SEGMENTS]
+REGIONS = ["north", "south", "east", "west"]
+DEVICES = ["mobile", "desktop", "tablet"]
+
+# Title words: each taste dimension has a word for its positive and negative side,
+# so titles carry a little signal about an item's individual taste.
+TASTE_WORDS = [
+    ("classic", "modern"), ("compact", "large"), ("eco", "pro"), ("soft", "rugged"),
+    ("bright", "dark"), ("smart", "simple"), ("sport", "comfort"), ("vintage", "urban"),
+]
+_SYLLABLES = ["ka", "lo", "mi", "ra", "ven", "tor", "zu", "nel", "pa", "qui", "sol", "dex", "fi", "mar", "ost", "bel"]
+
+# The behaviour model's coefficients (see the module docstring and the data card).
+BEHAVIOUR = {
+    "click_intercept": -3.1,
+    "click_taste": 0.9,
+    "click_quality": 0.4,
+    "click_price": 0.6,
+    "loyalty_bonus": 0.8,
+    "position_decay": 0.7,
+    "buy_intercept": -3.2,
+    "buy_taste": 0.5,
+    "buy_quality": 0.6,
+    "buy_price": 0.5,
+    "buy_reference_price": 20.0,
+}
+LOGGING = {"epsilon": 0.15, "popularity": 1.0, "personalisation": 1.2}
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function, elementwise."""
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+# ---------------------------------------------------------------------------
+# Containers
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class ShopData:
+    """The tables of one simulated shop.
+
+    Observable (what a real platform would log):
+      items (n_items rows), users (n_users rows), impressions (one row per item
+      shown), events (one row per view, click, cart or purchase).
+    Ground truth (what real life never gives you):
+      truth: one row per impression, aligned with ``impressions`` by
+      ``impression_id``, holding the true probabilities ``p_click``, ``p_cart``
+      and ``p_purchase`` (all unconditional, i.e. per impression);
+      truth_items and truth_users: the hidden parameters of the world;
+      shop: the ``Shop`` that evaluates the true behaviour model anywhere.
+    """
+
+    items: pd.DataFrame
+    users: pd.DataFrame
+    impressions: pd.DataFrame
+    events: pd.DataFrame
+    truth: pd.DataFrame
+    truth_items: pd.DataFrame
+    truth_users: pd.DataFrame
+    params: dict = field(default_factory=dict)
+
+    @property
+    def shop(self) -> Shop:
+        """The true behaviour model behind these tables."""
+        return Shop(self.items, self.users, self.truth_items, self.truth_users, self.params)
+
+    def summary(self) -> pd.Series:
+        """Sizes and headline rates, as a Series a notebook can print."""
+        imp = self.impressions
+        return pd.Series(
+            {
+                "users": len(self.users),
+                "items": len(self.items),
+                "days": int(self.params.get("n_days", imp["day"].max() + 1)),
+                "requests": int(imp["request_id"].nunique()),
+                "impressions": len(imp),
+                "events": len(self.events),
+                "clicks": int(imp["clicked"].sum()),
+                "carts": int(imp["carted"].sum()),
+                "purchases": int(imp["purchased"].sum()),
+            }
+        )
+
+
+# ---------------------------------------------------------------------------
+# The true behaviour model
+# ---------------------------------------------------------------------------
+
+
+class Shop:
+    """The true behaviour model of a shop, for any user, item and position.
+
+    Build it from the tables (``ShopData.shop``). Every method takes integer
+    ``user_ids`` and ``item_ids`` arrays that broadcast against each other, so a
+    ``(n_users, 1)`` array of users and a ``(n_users, n_candidates)`` array of
+    items score whole candidate sets at once.
+    """
+
+    def __init__(self, items, users, truth_items, truth_users, params=None):
+        self.params = dict(params or {})
+        self.n_items = len(items)
+        self.n_users = len(users)
+        ti = truth_items.sort_values("item_id")
+        tu = truth_users.sort_values("user_id")
+        it = items.sort_values("item_id")
+        us = users.sort_values("user_id")
+        if not (np.array_equal(ti["item_id"], np.arange(self.n_items))
+                and np.array_equal(it["item_id"], np.arange(self.n_items))):
+            raise ValueError("items and truth_items must hold item_id 0..n_items-1 exactly once")
+        if not (np.array_equal(tu["user_id"], np.arange(self.n_users))
+                and np.array_equal(us["user_id"], np.arange(self.n_users))):
+            raise ValueError("users and truth_users must hold user_id 0..n_users-1 exactly once")
+        taste_cols = [f"taste_{d}" for d in range(TASTE_DIM)]
+        self.item_taste = ti[taste_cols].to_numpy(np.float64)
+        self.user_taste = tu[taste_cols].to_numpy(np.float64)
+        self.quality = ti["quality"].to_numpy(np.float64)
+        self.logging_score = ti["logging_score"].to_numpy(np.float64)
+        self.beta = tu["price_sensitivity"].to_numpy(np.float64)
+        self.activity = tu["activity_rate"].to_numpy(np.float64)
+        self.favourite_brand = tu["favourite_brand"].to_numpy()
+        self.price = it["price"].to_numpy(np.float64)
+        self.margin = (it["price"] * it["margin_rate"]).to_numpy(np.float64)
+        self.brand = it["brand"].to_numpy()
+        self.category = pd.Categorical(it["category"], categories=CATEGORY_NAMES).codes.astype(np.int64)
+        self.launch_day = it["launch_day"].to_numpy(np.int64)
+        self.segment = pd.Categorical(us["segment"], categories=SEGMENT_NAMES).codes.astype(np.int64)
+        self.signup_day = us["signup_day"].to_numpy(np.int64)
+        medians = np.array([c[2] for c in CATEGORIES])
+        self.log_rel_price = np.log(self.price / medians[self.category])
+        self.log_ref_price = np.log(self.price / BEHAVIOUR["buy_reference_price"])
+        # Segment-by-category taste: what coarse features alone can know.
+        seg_c = np.array([tu.loc[self.segment == s, taste_cols].mean().to_numpy() for s in range(len(SEGMENTS))])
+        cat_c = np.array([ti.loc[self.category == c, taste_cols].mean().to_numpy() for c in range(len(CATEGORIES))])
+        self.segment_centres = np.array(self.params.get("segment_centres", seg_c))
+        self.category_centres = np.array(self.params.get("category_centres", cat_c))
+
+    # -- the pieces of the model -------------------------------------------------
+
+    def taste(self, user_ids, item_ids, coarse: bool = False) -> np.ndarray:
+        """Taste match w_u . v_i / sqrt(8), shape of the broadcast ids.
+
+        With ``coarse=True`` both vectors are replaced by their segment and
+        category centres: the part of taste that coarse features explain.
+        """
+        user_ids, item_ids = np.asarray(user_ids), np.asarray(item_ids)
+        if coarse:
+            u = self.segment_centres[self.segment[user_ids]]
+            v = self.category_centres[self.category[item_ids]]
+        else:
+            u = self.user_taste[user_ids]
+            v = self.item_taste[item_ids]
+        return np.einsum("...d,...d->...", u, v) / np.sqrt(TASTE_DIM)
+
+    def attractiveness(self, user_ids, item_ids, coarse: bool = False) -> np.ndarray:
+        """Logit of P(click | examined), shape of the broadcast ids."""
+        b = BEHAVIOUR
+        user_ids, item_ids = np.asarray(user_ids), np.asarray(item_ids)
+        loyal = (self.favourite_brand[user_ids] == self.brand[item_ids]) & (self.segment[user_ids] == 1)
+        return (
+            b["click_intercept"]
+            + b["click_taste"] * self.taste(user_ids, item_ids, coarse)
+            + b["click_quality"] * self.quality[item_ids]
+            - b["click_price"] * self.beta[user_ids] * self.log_rel_price[item_ids]
+            + b["loyalty_bonus"] * loyal
+        )
+
+    @staticmethod
+    def examination(positions) -> np.ndarray:
+        """P(user looks at slot k), k 0-based: (1 + k) ** -0.7."""
+        return (1.0 + np.asarray(positions, dtype=np.float64)) ** -BEHAVIOUR["position_decay"]
+
+    def p_purchase_given_click(self, user_ids, item_ids, coarse: bool = False) -> np.ndarray:
+        """P(purchase | click): taste, quality and the absolute price matter."""
+        b = BEHAVIOUR
+        user_ids, item_ids = np.asarray(user_ids), np.asarray(item_ids)
+        z = (
+            b["buy_intercept"]
+            + b["buy_taste"] * self.taste(user_ids, item_ids, coarse)
+            + b["buy_quality"] * self.quality[item_ids]
+            - b["buy_price"] * self.beta[user_ids] * self.log_ref_price[item_ids]
+        )
+        return sigmoid(z)
+
+    def probabilities(self, user_ids, item_ids, positions=0, coarse: bool = False) -> dict[str, np.ndarray]:
+        """True probabilities of one impression, all of the broadcast shape.
+
+        Returns ``p_click`` = P(click), ``p_cart`` = P(click and cart),
+        ``p_purchase`` = P(click, cart and purchase), and the conditional
+        ``p_purchase_given_click``. A purchase always passes through the cart:
+        P(cart | click) = P(purchase | cart) = sqrt(P(purchase | click)).
+        """
+        p_ctr = self.examination(positions) * sigmoid(self.attractiveness(user_ids, item_ids, coarse))
+        p_cvr = self.p_purchase_given_click(user_ids, item_ids, coarse)
+        return {
+            "p_click": p_ctr,
+            "p_cart": p_ctr * np.sqrt(p_cvr),
+            "p_purchase": p_ctr * p_cvr,
+            "p_purchase_given_click": p_cvr,
+        }
+
+    def expected_outcomes(self, user_ids, slates) -> pd.DataFrame:
+        """Exact expected clicks, purchases, GMV and profit of ranked slates.
+
+        user_ids: (n,) ints; slates: (n, K) item ids, best first (slot 0 on top).
+        Returns one row per request with columns clicks, purchases, gmv (EUR)
+        and profit (EUR), each the sum over the K slots.
+        """
+        user_ids = np.asarray(user_ids)[:, None]
+        slates = np.asarray(slates)
+        p = self.probabilities(user_ids, slates, np.arange(slates.shape[1])[None, :])
+        return pd.DataFrame(
+            {
+                "clicks": p["p_click"].sum(1),
+                "purchases": p["p_purchase"].sum(1),
+                "gmv": (p["p_purchase"] * self.price[slates]).sum(1),
+                "profit": (p["p_purchase"] * self.margin[slates]).sum(1),
+            }
+        )
+
+    def impression_truth(self, impressions: pd.DataFrame) -> pd.DataFrame:
+        """True probabilities of logged impressions, one row each (float32).
+
+        impressions: a frame with impression_id, user_id, item_id and position.
+        Returns impression_id, p_click, p_cart and p_purchase. The shipped data
+        keeps only the hidden parameters; this rebuilds the per-impression truth.
+        """
+        p = self.probabilities(
+            impressions["user_id"].to_numpy(),
+            impressions["item_id"].to_numpy(),
+            impressions["position"].to_numpy(),
+        )
+        out = pd.DataFrame({"impression_id": impressions["impression_id"].to_numpy()})
+        for name in ["p_click", "p_cart", "p_purchase"]:
+            out[name] = p[name].astype(np.float32)
+        return out
+
+    # -- the logging policy --------------------------------------------------------
+
+    def logging_probs(self, user_ids, days) -> np.ndarray:
+        """The logging policy's first-slot distribution over items, (n, n_items).
+
+        A mixture: (1 - epsilon) of a softmax over popularity plus segment-level
+        personalisation, and epsilon uniform over the items launched by ``day``.
+        Later slots are drawn from the same distribution without replacement.
+        """
+        user_ids, days = np.asarray(user_ids), np.asarray(days)
+        launched = self.launch_day[None, :] <= days[:, None]
+        coarse = self.taste(user_ids[:, None], np.arange(self.n_items)[None, :], coarse=True)
+        s = LOGGING["popularity"] * self.logging_score[None, :] + LOGGING["personalisation"] * coarse
+        s = np.where(launched, s, -np.inf)
+        s = s - s.max(1, keepdims=True)
+        soft = np.exp(s)
+        soft /= soft.sum(1, keepdims=True)
+        uniform = launched / launched.sum(1, keepdims=True)
+        return (1 - LOGGING["epsilon"]) * soft + LOGGING["epsilon"] * uniform
+
+    def sample_slates(self, user_ids, days, rng: np.random.Generator, k: int = SLATE_SIZE):
+        """Draw slates from the logging policy.
+
+        Returns (slates, propensities), both (n, k): the item in each slot and
+        the probability the policy had of putting it there given the slots above
+        (for slot 0 this is the plain probability of showing the item first).
+        """
+        n = len(user_ids)
+        slates = np.empty((n, k), dtype=np.int64)
+        props = np.empty((n, k), dtype=np.float64)
+        for start in range(0, n, 2048):
+            stop = min(start + 2048, n)
+            p = self.logging_probs(user_ids[start:stop], days[start:stop])
+            rows = np.arange(stop - start)
+            for slot in range(k):
+                total = p.sum(1)
+                u = rng.random(stop - start) * total
+                idx = np.minimum((np.cumsum(p, 1) < u[:, None]).sum(1), self.n_items - 1)
+                idx = np.where(p[rows, idx] > 0, idx, p.argmax(1))  # guard against float edge cases
+                slates[start:stop, slot] = idx
+                props[start:stop, slot] = p[rows, idx] / total
+                p[rows, idx] = 0.0
+        return slates, props
+
+    # -- simulating new traffic ---------------------------------------------------------
+
+    def sample_requests(self, n_requests: int, day: int, rng: np.random.Generator) -> np.ndarray:
+        """Users arriving on ``day``: (n_requests,) ids drawn in proportion to activity."""
+        active = self.signup_day <= day
+        w = self.activity * active
+        return rng.choice(self.n_users, size=n_requests, p=w / w.sum())
+
+    def simulate(self, policy, n_requests: int, seed: int, day: int | None = None) -> pd.DataFrame:
+        """Run ``policy`` on new traffic and sample what users do.
+
+        policy: a callable ``policy(user_ids, day) -> slates`` with user_ids (n,)
+        and slates (n, K) of item ids, best first.
+        The same ``seed`` gives the same arriving users and the same random
+        numbers for every (request, slot), whatever the policy: common random
+        numbers, so two policies compared on one seed differ only by what they
+        show. Returns one row per impression: request_id, user_id, item_id,
+        position, clicked, carted, purchased, price, margin, and the true
+        probabilities p_click, p_cart, p_purchase.
+        """
+        day = int(self.params.get("n_days", 30)) if day is None else int(day)
+        rng = np.random.default_rng(seed)
+        users = self.sample_requests(n_requests, day, rng)
+        draws = rng.random((n_requests, 64, 3))
+        slates = np.asarray(policy(users, day))
+        if slates.ndim != 2 or slates.shape[0] != n_requests:
+            raise ValueError(f"policy must return an (n_requests, K) array of item ids, got shape {slates.shape}")
+        k = slates.shape[1]
+        if k > draws.shape[1]:
+            raise ValueError(f"slates of at most {draws.shape[1]} items are supported, got K={k}")
+        return self._outcomes(users, slates, draws[:, :k], request_ids=np.arange(n_requests))
+
+    def _outcomes(self, users, slates, draws, request_ids) -> pd.DataFrame:
+        n, k = slates.shape
+        pos = np.broadcast_to(np.arange(k), (n, k))
+        p = self.probabilities(users[:, None], slates, pos)
+        clicked = draws[..., 0] < p["p_click"]
+        carted = clicked & (draws[..., 1] < np.sqrt(p["p_purchase_given_click"]))
+        purchased = carted & (draws[..., 2] < np.sqrt(p["p_purchase_given_click"]))
+        return pd.DataFrame(
+            {
+                "request_id": np.repeat(request_ids, k),
+                "user_id": np.repeat(users, k),
+                "item_id": slates.ravel(),
+                "position": pos.ravel(),
+                "clicked": clicked.ravel(),
+                "carted": carted.ravel(),
+                "purchased": purchased.ravel(),
+                "price": self.price[slates].ravel(),
+                "margin": self.margin[slates].ravel(),
+                "p_click": p["p_click"].ravel(),
+                "p_cart": p["p_cart"].ravel(),
+                "p_purchase": p["p_purchase"].ravel(),
+            }
+        )
+
+
+# ---------------------------------------------------------------------------
+# Generating a shop
+# ---------------------------------------------------------------------------
+
+
+def _brand_names(rng: np.random.Generator, n: int) -> list[str]:
+    names: list[str] = []
+    while len(names) < n:
+        name = "".join(rng.choice(_SYLLABLES, size=rng.integers(2, 4))).capitalize()
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _titles(rng, brand, category, deviation, quality) -> list[str]:
+    """Titles like 'Kalo deluxe compact modern headphones'."""
+    nouns = [CATEGORIES[c][4] for c in category]
+    top2 = np.argsort(-np.abs(deviation), axis=1)[:, :2]
+    titles = []
+    for i in range(len(brand)):
+        words = [brand[i]]
+        if quality[i] > 1.0:
+            words.append("deluxe")
+        for d in top2[i]:
+            words.append(TASTE_WORDS[d][0] if deviation[i, d] > 0 else TASTE_WORDS[d][1])
+        words.append(nouns[i][rng.integers(len(nouns[i]))])
+        titles.append(" ".join(words))
+    return titles
+
+
+def _make_items(rng, n_items, n_days):
+    n_cat = len(CATEGORIES)
+    cat_centres = rng.normal(size=(n_cat, TASTE_DIM))
+    shares = np.array([c[1] for c in CATEGORIES])
+    category = rng.choice(n_cat, size=n_items, p=shares / shares.sum())
+    brand_names = _brand_names(rng, n_cat * BRANDS_PER_CATEGORY)
+    brand_premium = rng.normal(0.0, 0.35, size=len(brand_names))
+    brand_idx = category * BRANDS_PER_CATEGORY + rng.integers(BRANDS_PER_CATEGORY, size=n_items)
+    median = np.array([c[2] for c in CATEGORIES])[category]
+    price = median * np.exp(0.6 * rng.normal(size=n_items) + brand_premium[brand_idx])
+    price = np.maximum(np.round(price) - 0.01, 0.99)
+    base_margin = np.array([c[3] for c in CATEGORIES])[category]
+    margin_rate = np.clip(base_margin + 0.25 * brand_premium[brand_idx] + 0.05 * rng.normal(size=n_items), 0.03, 0.70)
+    quality = rng.normal(size=n_items)
+    deviation = 0.7 * rng.normal(size=(n_items, TASTE_DIM))
+    taste = cat_centres[category] + deviation
+    # The legacy platform's popularity score: partly quality, mostly marketing luck.
+    logging_score = 0.6 * quality + 1.3 * rng.normal(size=n_items)
+    launched_late = rng.random(n_items) < 0.12
+    launch_day = np.where(launched_late, rng.integers(1, n_days, size=n_items), -rng.integers(1, 720, size=n_items))
+    brands = np.array(brand_names)[brand_idx]
+    items = pd.DataFrame(
+        {
+            "item_id": np.arange(n_items, dtype=np.int32),
+            "title": _titles(rng, brands, category, deviation, quality),
+            "category": pd.Categorical(np.array(CATEGORY_NAMES)[category], categories=CATEGORY_NAMES),
+            "brand": brands,
+            "price": price.astype(np.float64),
+            "margin_rate": np.round(margin_rate, 3),
+            "launch_day": launch_day.astype(np.int16),
+        }
+    )
+    truth_items = pd.DataFrame({"item_id": items["item_id"], "quality": quality, "logging_score": logging_score})
+    for d in range(TASTE_DIM):
+        truth_items[f"taste_{d}"] = taste[:, d]
+    return items, truth_items, cat_centres
+
+
+def _make_users(rng, n_users, n_days, items):
+    n_seg = len(SEGMENTS)
+    seg_centres = rng.normal(size=(n_seg, TASTE_DIM))
+    shares = np.array([s[1] for s in SEGMENTS])
+    segment = rng.choice(n_seg, size=n_users, p=shares)
+    taste = seg_centres[segment] + 1.0 * rng.normal(size=(n_users, TASTE_DIM))
+    beta = np.array([s[2] for s in SEGMENTS])[segment] * np.exp(0.25 * rng.normal(size=n_users))
+    activity = np.exp(rng.normal(np.log(0.15), 0.9, size=n_users))  # sessions per day
+    new_user = rng.random(n_users) < 0.2
+    signup_day = np.where(new_user, rng.integers(0, n_days, size=n_users), -rng.integers(1, 1000, size=n_users))
+    brands = np.sort(items["brand"].unique())
+    favourite = np.array(brands)[rng.integers(len(brands), size=n_users)]
+    users = pd.DataFrame(
+        {
+            "user_id": np.arange(n_users, dtype=np.int32),
+            "segment": pd.Categorical(np.array(SEGMENT_NAMES)[segment], categories=SEGMENT_NAMES),
+            "region": pd.Categorical(rng.choice(REGIONS, size=n_users, p=[0.3, 0.25, 0.25, 0.2]), categories=REGIONS),
+            "device": pd.Categorical(rng.choice(DEVICES, size=n_users, p=[0.6, 0.3, 0.1]), categories=DEVICES),
+            "signup_day": signup_day.astype(np.int16),
+        }
+    )
+    truth_users = pd.DataFrame(
+        {
+            "user_id": users["user_id"],
+            "price_sensitivity": beta,
+            "activity_rate": activity,
+            "favourite_brand": favourite,
+        }
+    )
+    for d in range(TASTE_DIM):
+        truth_users[f"taste_{d}"] = taste[:, d]
+    return users, truth_users, seg_centres
+
+
+def _hour_of_day(rng, n):
+    """Local hour with an evening peak and a night trough, (n,) floats in [0, 24)."""
+    hours = np.arange(24)
+    w = 1.0 + 0.6 * np.cos((hours - 20) / 24 * 2 * np.pi) + 0.25 * np.cos((hours - 12) / 12 * 2 * np.pi)
+    return rng.choice(24, size=n, p=w / w.sum()) + rng.random(n)
+
+
+def _make_requests(rng, shop: Shop, n_days: int) -> pd.DataFrame:
+    """Sessions of page requests: one row per request, sorted by time."""
+    active_days = n_days - np.clip(shop.signup_day, 0, None)
+    n_sessions = rng.poisson(shop.activity * active_days)
+    user = np.repeat(np.arange(shop.n_users), n_sessions)
+    first = np.clip(shop.signup_day, 0, None)[user]
+    day = first + (rng.random(len(user)) * (n_days - first)).astype(np.int64)
+    # Weekends are a little busier: thin weekday sessions.
+    weekday = (START_DATE.day_of_week + day) % 7
+    keep = (weekday >= 5) | (rng.random(len(user)) < 0.85)
+    user, day = user[keep], day[keep]
+    start = day * 86400.0 + _hour_of_day(rng, len(user)) * 3600.0
+    pages = 1 + rng.geometric(0.45, size=len(user)) - 1  # 1, 2, 3, ... pages per session
+    session = np.repeat(np.arange(len(user)), pages)
+    gaps = rng.exponential(75.0, size=len(session))
+    first_page = np.r_[True, session[1:] != session[:-1]]
+    cum = np.cumsum(np.where(first_page, 0.0, gaps))
+    offset = cum - np.maximum.accumulate(np.where(first_page, cum, 0.0))
+    req = pd.DataFrame(
+        {
+            "session_id": session,
+            "user_id": user[session],
+            "t": start[session] + offset,
+        }
+    )
+    req["day"] = np.minimum((req["t"] // 86400).astype(np.int64), n_days - 1)
+    req = req.sort_values(["t", "user_id"], kind="stable").reset_index(drop=True)
+    # Renumber sessions in time order so ids read naturally.
+    req["session_id"] = pd.factorize(req["session_id"])[0]
+    req["request_id"] = np.arange(len(req))
+    return req
+
+
+def generate(n_users: int = 5000, n_items: int = 2000, n_days: int = 30, seed: int = 42) -> ShopData:
+    """Generate a whole shop: world, logging policy, impressions and events.
+
+    Deterministic: the same arguments give identical tables. The default size
+    (5,000 users, 2,000 items, 30 days) makes about 600,000 impressions and
+    runs in a few seconds.
+    """
+    for name, value in {"n_users": n_users, "n_items": n_items, "n_days": n_days}.items():
+        if int(value) < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if n_items < SLATE_SIZE * 3:
+        raise ValueError(f"n_items must be at least {SLATE_SIZE * 3} to fill slates of {SLATE_SIZE}, got {n_items}")
+    rng = np.random.default_rng(seed)
+    items, truth_items, cat_centres = _make_items(rng, n_items, n_days)
+    users, truth_users, seg_centres = _make_users(rng, n_users, n_days, items)
+    params = {
+        "n_users": n_users, "n_items": n_items, "n_days": n_days, "seed": seed,
+        "slate_size": SLATE_SIZE, "start_date": str(START_DATE.date()),
+        "segment_centres": seg_centres.tolist(), "category_centres": cat_centres.tolist(),
+    }
+    shop = Shop(items, users, truth_items, truth_users, params)
+
+    req = _make_requests(rng, shop, n_days)
+    # Launch days in the future of a request are excluded inside logging_probs.
+    slates, props = shop.sample_slates(req["user_id"].to_numpy(), req["day"].to_numpy(), rng)
+    draws = rng.random(slates.shape + (3,))
+    imp = shop._outcomes(req["user_id"].to_numpy(), slates, draws, req["request_id"].to_numpy())
+    n_req, k = slates.shape
+    ts = START_DATE + pd.to_timedelta(np.repeat(req["t"].to_numpy(), k), unit="s")
+    impressions = pd.DataFrame(
+        {
+            "impression_id": np.arange(len(imp), dtype=np.int64),
+            "request_id": imp["request_id"].astype(np.int32),
+            "session_id": np.repeat(req["session_id"].to_numpy(), k).astype(np.int32),
+            "user_id": imp["user_id"].astype(np.int32),
+            "item_id": imp["item_id"].astype(np.int32),
+            "timestamp": ts.astype("datetime64[ms, UTC]"),
+            "day": np.repeat(req["day"].to_numpy(), k).astype(np.int16),
+            "position": imp["position"].astype(np.int8),
+            "propensity": props.ravel().astype(np.float32),
+            "clicked": imp["clicked"],
+            "carted": imp["carted"],
+            "purchased": imp["purchased"],
+        }
+    )
+    truth = shop.impression_truth(impressions)
+    events = _events(rng, impressions, items)
+    return ShopData(items, users, impressions, events, truth, truth_items, truth_users, params)
+
+
+def _events(rng, impressions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """The long event log, shaped like real logs: view, click, cart, purchase."""
+    parts = []
+    delay = {"view": None, "click": 15.0, "cart": 90.0, "purchase": 240.0}
+    t = impressions["timestamp"]
+    masks = {
+        "view": np.ones(len(impressions), dtype=bool),
+        "click": impressions["clicked"].to_numpy(),
+        "cart": impressions["carted"].to_numpy(),
+        "purchase": impressions["purchased"].to_numpy(),
+    }
+    elapsed = pd.Series(np.zeros(len(impressions)))
+    for kind in ["view", "click", "cart", "purchase"]:
+        if delay[kind] is not None:
+            elapsed = elapsed + rng.exponential(delay[kind], size=len(impressions))
+        m = masks[kind]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "user_id": impressions["user_id"].to_numpy()[m],
+                    "item_id": impressions["item_id"].to_numpy()[m],
+                    "event_type": kind,
+                    "timestamp": (t + pd.to_timedelta(elapsed.round(3), unit="s")).to_numpy()[m],
+                    "session_id": impressions["session_id"].to_numpy()[m],
+                }
+            )
+        )
+    ev = pd.concat(parts, ignore_index=True)
+    ev["timestamp"] = ev["timestamp"].astype("datetime64[ms, UTC]")
+    ev = ev.sort_values(["timestamp", "user_id", "item_id"], kind="stable").reset_index(drop=True)
+    ev["event_type"] = pd.Categorical(ev["event_type"], categories=["view", "click", "cart", "purchase"])
+    info = items.set_index("item_id")
+    ev["price"] = info["price"].to_numpy()[ev["item_id"].to_numpy()]
+    ev["category"] = pd.Categorical(info["category"].to_numpy()[ev["item_id"].to_numpy()], categories=CATEGORY_NAMES)
+    return ev[["user_id", "item_id", "event_type", "timestamp", "price", "category", "session_id"]]
+
+
+# ---------------------------------------------------------------------------
+# Saving, and the command line
+# ---------------------------------------------------------------------------
+
+# The per-impression truth is not saved: load_shop rebuilds it from the hidden parameters.
+TABLES = ["items", "users", "impressions", "events", "truth_items", "truth_users"]
+
+
+def save(data: ShopData, out: str | Path) -> list[Path]:
+    """Write every table as Parquet, plus params.json and SHA256SUMS, into ``out``."""
+    import hashlib
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in TABLES:
+        path = out / f"{name}.parquet"
+        getattr(data, name).to_parquet(path, index=False, compression="zstd")
+        written.append(path)
+    params_path = out / "params.json"
+    params_path.write_text(json.dumps(data.params, indent=1) + "\n")
+    written.append(params_path)
+    lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}" for p in written]
+    (out / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Generate the simulated shop's tables.")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--users", type=int, default=5000)
+    parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--out", default="datasets/shop")
+    args = parser.parse_args(argv)
+    data = generate(args.users, args.items, args.days, args.seed)
+    save(data, args.out)
+    print(data.summary().to_string())
+
+
+if __name__ == "__main__":
+    main()
