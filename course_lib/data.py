@@ -13,6 +13,8 @@ from course_lib import shop as _shop
 #: The repository's datasets folder (works from a clone or an editable install).
 DATASETS = Path(__file__).resolve().parent.parent / "datasets"
 SHOP_PATH = DATASETS / "shop"
+#: Trained models, candidate sets and predictions (git-ignored; rebuilt when missing).
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 REGENERATE = "python -m course_lib.shop --seed 42 --out datasets/shop"
 
 #: The course's time windows over the 30-day shop, as [first_day, end_day).
