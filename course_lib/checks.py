@@ -14,6 +14,14 @@ class ExerciseError(AssertionError):
     """An exercise answer is not right yet; the message says why."""
 
 
+def attempted(answer, exercise: str) -> bool:
+    """False (with a friendly line) while the learner's stub still returns None or ``...``."""
+    if answer is None or answer is Ellipsis:
+        print(f"⏳ Exercise {exercise}: not attempted yet. Write your answer in the cell above and run this one again.")
+        return False
+    return True
+
+
 def passed(exercise: str, message: str = "") -> None:
     """Print the success line of an exercise."""
     print(f"✅ Exercise {exercise}: correct. {message}".rstrip())
