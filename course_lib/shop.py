@@ -526,7 +526,7 @@ def _make_requests(rng, shop: Shop, n_days: int) -> pd.DataFrame:
     keep = (weekday >= 5) | (rng.random(len(user)) < 0.85)
     user, day = user[keep], day[keep]
     start = day * 86400.0 + _hour_of_day(rng, len(user)) * 3600.0
-    pages = 1 + rng.geometric(0.45, size=len(user)) - 1  # 1, 2, 3, ... pages per session
+    pages = rng.geometric(0.45, size=len(user))  # 1, 2, 3, ... pages per session
     session = np.repeat(np.arange(len(user)), pages)
     gaps = rng.exponential(75.0, size=len(session))
     first_page = np.r_[True, session[1:] != session[:-1]]

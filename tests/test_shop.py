@@ -1,0 +1,229 @@
+"""Tests of the simulated shop: realism of the shipped dataset, reproducibility, and the Shop truth API.
+
+The figures pinned in ``CARD`` and ``CONFLICT`` are the ones datasets/README.md states; if the shop
+changes, regenerate the card's numbers (``data.shop_realism``, ``data.objective_conflict``) and update both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from course_lib import data, shop
+
+# The data card's realism figures (datasets/README.md), rounded as stated there.
+CARD = {
+    "ctr": 0.0720,
+    "cart_rate_per_click": 0.420,
+    "purchase_rate_per_click": 0.215,
+    "oracle_auc": 0.830,
+    "coarse_auc": 0.747,
+    "individual_taste_share": 0.685,
+}
+# The data card's conflict table: mean expected outcomes per request of 10 slots.
+CONFLICT = pd.DataFrame(
+    {
+        "clicks": [0.413, 1.969, 1.869, 1.710, 1.547, 1.584],
+        "purchases": [0.064, 0.573, 0.628, 0.394, 0.344, 0.341],
+        "gmv": [1.47, 12.34, 10.48, 15.51, 13.74, 7.92],
+        "profit": [0.37, 3.19, 3.01, 4.08, 4.44, 2.08],
+        "tail_share": [0.798, 0.581, 0.554, 0.576, 0.630, 1.000],
+    },
+    index=["random", "ctr", "purchases", "gmv", "profit", "long_tail_first"],
+)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return data.load_shop()
+
+
+@pytest.fixture(scope="module")
+def small():
+    return shop.generate(n_users=300, n_items=200, n_days=10, seed=5).shop
+
+
+# ---------------------------------------------------------------------------
+# Realism of the shipped dataset
+# ---------------------------------------------------------------------------
+
+
+def test_realism_ranges_independently(shipped):
+    imp = shipped.impressions
+    truth = shipped.truth
+    assert (truth["impression_id"].to_numpy() == imp["impression_id"].to_numpy()).all()
+    ctr = imp["clicked"].mean()
+    assert 0.02 <= ctr <= 0.10
+    auc = roc_auc_score(imp["clicked"], truth["p_click"])
+    assert 0.75 <= auc <= 0.85
+    # Individual taste: 1 - R^2 of the segment x category cell means, on random pairs (own seed).
+    s = shipped.shop
+    rng = np.random.default_rng(123)
+    u = rng.integers(s.n_users, size=100_000)
+    i = rng.integers(s.n_items, size=100_000)
+    taste = s.taste(u, i)
+    cell = s.segment[u] * len(shop.CATEGORIES) + s.category[i]
+    means = np.bincount(cell, weights=taste) / np.maximum(np.bincount(cell), 1)
+    share = np.mean((taste - means[cell]) ** 2) / np.var(taste)
+    assert share >= 1 / 3
+    assert share == pytest.approx(CARD["individual_taste_share"], abs=0.01)
+    # The taste the shop's coarse view sees is far from the truth too.
+    assert np.corrcoef(taste, s.taste(u, i, coarse=True))[0, 1] ** 2 <= 2 / 3
+
+
+def test_card_figures(shipped):
+    figures = data.shop_realism(shipped)
+    for name, value in CARD.items():
+        tol = 0.0005 if name == "ctr" else 0.002
+        assert figures[name] == pytest.approx(value, abs=tol), name
+    assert figures["coarse_auc"] < figures["oracle_auc"] - 0.05  # coarse features cannot reach the oracle
+
+
+def test_objectives_conflict(shipped):
+    table = data.objective_conflict(shipped)
+    pd.testing.assert_frame_equal(table[CONFLICT.columns], CONFLICT, check_names=False, rtol=0.005, atol=0.006)
+    # Each objective is won by the ranking built for it, and every winner loses elsewhere.
+    assert table["clicks"].idxmax() == "ctr"
+    assert table["purchases"].idxmax() == "purchases"
+    assert table["gmv"].idxmax() == "gmv"
+    assert table["profit"].idxmax() == "profit"
+    assert table["tail_share"].idxmax() == "long_tail_first"
+    assert table.loc["gmv", "clicks"] < 0.9 * table.loc["ctr", "clicks"]
+    assert table.loc["ctr", "gmv"] < 0.85 * table.loc["gmv", "gmv"]
+    assert table.loc["gmv", "profit"] < table.loc["profit", "profit"]
+    assert table.loc["long_tail_first", "gmv"] < 0.6 * table.loc["gmv", "gmv"]
+
+
+def test_card_counts(shipped):
+    """The sizes and counts datasets/README.md states."""
+    summary = shipped.summary()
+    expected = {"users": 5000, "items": 2000, "days": 30, "requests": 59618, "impressions": 596180,
+                "events": 666323, "clicks": 42903, "carts": 18032, "purchases": 9208}
+    assert summary.to_dict() == expected
+    assert {n: len(p) for n, p in data.split_by_time(shipped.impressions).items()} == {
+        "train": 403260, "valid": 84140, "test": 108780}
+    assert (shipped.items["launch_day"] >= 0).sum() == 233
+    assert (shipped.users["signup_day"] >= 0).sum() == 992
+    assert shipped.items["category"].value_counts()["fashion"] == 296
+    assert shipped.users["segment"].value_counts().to_dict() == {
+        "bargain_hunter": 1739, "explorer": 1483, "brand_loyalist": 1012, "premium": 766}
+    ctr = shipped.impressions.groupby("position")["clicked"].mean()
+    assert ctr[0] == pytest.approx(0.182, abs=0.0005) and ctr[9] == pytest.approx(0.036, abs=0.0005)
+    total = sum(p.stat().st_size for p in data.SHOP_PATH.iterdir())
+    assert total <= 20e6
+
+
+def test_regeneration_is_identical(shipped):
+    fresh = shop.generate(seed=42)
+    assert fresh.params == shipped.params
+    for name in shop.TABLES:
+        pd.testing.assert_frame_equal(getattr(fresh, name), getattr(shipped, name), check_exact=True, obj=name)
+    pd.testing.assert_frame_equal(fresh.truth, shipped.truth, obj="truth")
+
+
+# ---------------------------------------------------------------------------
+# The Shop API
+# ---------------------------------------------------------------------------
+
+
+def _fixed_policy(n_items: int, shift: int = 0):
+    """A policy that shows every user the same slate of 10 distinct items (by user id)."""
+
+    def policy(users, day):
+        return (users[:, None] * 7 + np.arange(10)[None, :] * 13 + shift) % n_items
+
+    return policy
+
+
+def test_expected_outcomes_match_monte_carlo(small):
+    policy = _fixed_policy(small.n_items)
+    sim = small.simulate(policy, n_requests=40_000, seed=1)
+    users = sim.groupby("request_id")["user_id"].first().to_numpy()
+    slates = sim["item_id"].to_numpy().reshape(-1, 10)
+    np.testing.assert_array_equal(slates, policy(users, 10))
+    exact = small.expected_outcomes(users, slates)
+    assert list(exact.columns) == ["clicks", "purchases", "gmv", "profit"]
+    p = small.probabilities(users[:, None], slates, np.arange(10)[None, :])
+    np.testing.assert_allclose(exact["clicks"], p["p_click"].sum(1))
+    np.testing.assert_allclose(sim["p_click"].to_numpy().reshape(-1, 10), p["p_click"])
+    # Realised totals agree with the exact expectation within 4 standard errors.
+    for label, prob in [("clicked", "p_click"), ("carted", "p_cart"), ("purchased", "p_purchase")]:
+        q = sim[prob].to_numpy()
+        se = np.sqrt(np.sum(q * (1 - q)))
+        assert abs(sim[label].sum() - q.sum()) < 4 * se, label
+    for value, col in [(sim["price"], "gmv"), (sim["margin"], "profit")]:
+        realised = (sim["purchased"] * value).sum()
+        q = sim["p_purchase"].to_numpy()
+        se = np.sqrt(np.sum(q * (1 - q) * value.to_numpy() ** 2))
+        assert abs(realised - exact[col].sum()) < 4 * se, col
+
+
+def test_common_random_numbers(small):
+    a = _fixed_policy(small.n_items)
+
+    def b(users, day):
+        slates = a(users, day).copy()
+        slates[:, 4] = (slates[:, 4] + 1) % small.n_items  # differs in slot 4 only (still distinct items)
+        slates[:, 9] = (slates[:, 9] + 2) % small.n_items
+        return slates
+
+    run_a = small.simulate(a, n_requests=5000, seed=7)
+    pd.testing.assert_frame_equal(run_a, small.simulate(a, n_requests=5000, seed=7))
+    run_b = small.simulate(b, n_requests=5000, seed=7)
+    np.testing.assert_array_equal(run_a["user_id"], run_b["user_id"])  # same arriving users
+    same = (run_a["item_id"] == run_b["item_id"]).to_numpy()
+    assert same.mean() == pytest.approx(0.8)
+    for col in ["clicked", "carted", "purchased"]:
+        np.testing.assert_array_equal(run_a.loc[same, col], run_b.loc[same, col])
+    assert (run_a.loc[~same, "clicked"] != run_b.loc[~same, "clicked"]).any()
+    other_seed = small.simulate(a, n_requests=5000, seed=8)
+    assert not np.array_equal(other_seed["user_id"], run_a["user_id"])
+
+
+def test_logging_probs_and_propensities(shipped):
+    s = shipped.shop
+    imp = shipped.impressions
+    rng = np.random.default_rng(0)
+    requests = rng.choice(imp["request_id"].unique(), size=300, replace=False)
+    rows = imp[imp["request_id"].isin(requests)].sort_values(["request_id", "position"])
+    first = rows[rows["position"] == 0]
+    second = rows[rows["position"] == 1]
+    probs = s.logging_probs(first["user_id"].to_numpy(), first["day"].to_numpy())
+    assert probs.shape == (len(first), s.n_items)
+    np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-9)
+    not_launched = s.launch_day[None, :] > first["day"].to_numpy()[:, None]
+    assert (probs[not_launched] == 0).all()
+    k = np.arange(len(first))
+    p0 = probs[k, first["item_id"].to_numpy()]
+    np.testing.assert_allclose(first["propensity"], p0, rtol=1e-5)
+    # Slot 1 is drawn without replacement: its propensity is conditional on slot 0's item.
+    p1 = probs[k, second["item_id"].to_numpy()] / (1 - p0)
+    np.testing.assert_allclose(second["propensity"], p1, rtol=1e-5)
+
+
+def test_probability_identities(small):
+    rng = np.random.default_rng(2)
+    u = rng.integers(small.n_users, size=5000)
+    i = rng.integers(small.n_items, size=5000)
+    pos = rng.integers(10, size=5000)
+    p = small.probabilities(u, i, pos)
+    np.testing.assert_allclose(p["p_purchase"], p["p_click"] * p["p_purchase_given_click"], rtol=1e-12)
+    np.testing.assert_allclose(p["p_cart"], p["p_click"] * np.sqrt(p["p_purchase_given_click"]), rtol=1e-12)
+    assert (p["p_purchase"] <= p["p_cart"]).all() and (p["p_cart"] <= p["p_click"]).all()
+    assert ((p["p_click"] > 0) & (p["p_click"] < 1)).all()
+    top = small.probabilities(u, i, 0)
+    np.testing.assert_allclose(p["p_click"], top["p_click"] * (1.0 + pos) ** -0.7, rtol=1e-12)
+    np.testing.assert_allclose(p["p_purchase_given_click"], top["p_purchase_given_click"])  # no position effect
+    # Broadcasting: (n, 1) users against (n, K) items.
+    grid = small.probabilities(u[:50, None], i[:200].reshape(50, 4), 0)["p_click"]
+    assert grid.shape == (50, 4)
+    np.testing.assert_allclose(grid[:, 0], small.probabilities(u[:50], i[:200].reshape(50, 4)[:, 0], 0)["p_click"])
+
+
+def test_generate_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="n_users"):
+        shop.generate(n_users=0)
+    with pytest.raises(ValueError, match="n_items must be at least 30"):
+        shop.generate(n_items=10)
