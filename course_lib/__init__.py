@@ -5,8 +5,8 @@ Importing course_lib is cheap and never imports TensorFlow: the deciding wing
 learning wing explicitly: ``from course_lib import features, models``.
 """
 
-from course_lib.record import record
+from course_lib.record import read_records, record
 from course_lib.setup import setup
 
-__all__ = ["record", "setup"]
+__all__ = ["read_records", "record", "setup"]
 __version__ = "0.1.0"

@@ -1,30 +1,96 @@
-"""Headline figures a notebook records, so tests and the benchmark can read them back."""
+"""Headline figures a notebook records, so tests and the benchmark can read them back.
+
+In a notebook, ``record("nb03.click_auc_efficiency", 0.83)`` adds a display output
+with mimetype ``application/vnd.course.record+json`` holding
+``{"name": "nb03.click_auc_efficiency", "value": 0.83}`` (and a short text line for
+people). Once the notebook is executed and saved, ``read_records(path)`` gives the
+figures back as a dict, without running anything.
+"""
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
+import re
+from pathlib import Path
 
 MIMETYPE = "application/vnd.course.record+json"
+#: Names are dotted identifiers, by convention prefixed with the notebook: "nb03.click_auc".
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+
+
+def _clean_value(name: str, value) -> int | float | str | bool:
+    """Return ``value`` as a JSON-friendly scalar, or raise a ValueError saying why not."""
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:  # NumPy scalars and 0-d arrays
+        value = value.item()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"record {name!r}: value must be a finite number, got {value!r}")
+        return value
+    if isinstance(value, str):
+        return value
+    raise ValueError(
+        f"record {name!r}: value must be a single number, string or bool, got {type(value).__name__} "
+        "(record each figure of an array under its own name)"
+    )
 
 
 def record(name: str, value) -> None:
     """Store a headline figure as a display output of the current cell.
 
-    The output has mimetype ``application/vnd.course.record+json`` and holds
-    ``{"name": name, "value": value}``; it also shows as a short text line.
-    value: a number, string or bool (numpy scalars are converted).
+    name: a dotted identifier such as ``"nb03.click_auc_efficiency"`` (letters, digits,
+        ``_ . -``; prefix it with the notebook number).
+    value: one number, string or bool (NumPy scalars are converted; NaN and inf are refused).
     """
     from IPython.display import display
 
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"record name must be a non-empty string, got {name!r}")
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        value = float(value) if not isinstance(value, numbers.Integral) else int(value)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"record {name!r}: value must be finite, got {value!r}")
-    elif not isinstance(value, (str, bool)):
-        raise ValueError(f"record {name!r}: value must be a number, string or bool, got {type(value).__name__}")
-    display({MIMETYPE: {"name": name, "value": value}, "text/plain": f"recorded {name} = {value}"}, raw=True)
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise ValueError(
+            f"record name must be a dotted identifier such as 'nb03.click_auc' (letters, digits, _ . -), got {name!r}"
+        )
+    value = _clean_value(name, value)
+    shown = f"{value:.6g}" if isinstance(value, float) else value
+    display({MIMETYPE: {"name": name, "value": value}, "text/plain": f"recorded {name} = {shown}"}, raw=True)
+
+
+def records_from_notebook(nb: dict) -> dict[str, int | float | str | bool]:
+    """The recorded figures of an (executed) notebook given as a dict (nbformat 4 JSON).
+
+    When a name is recorded twice, the later value wins.
+    """
+    found: dict[str, int | float | str | bool] = {}
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        for out in cell.get("outputs", []):
+            payload = out.get("data", {}).get(MIMETYPE)
+            if payload is None:
+                continue
+            if isinstance(payload, str):  # some tools store JSON mimetypes as text
+                payload = json.loads(payload)
+            found[payload["name"]] = payload["value"]
+    return found
+
+
+def read_records(notebook_path: str | Path) -> dict[str, int | float | str | bool]:
+    """Read the figures recorded by ``record`` back from an executed notebook file.
+
+    Returns {name: value} in the order they were recorded (empty when the notebook
+    records nothing or was saved without outputs).
+    """
+    path = Path(notebook_path)
+    if path.suffix != ".ipynb":
+        raise ValueError(f"read_records: expected a .ipynb notebook, got {path}")
+    if not path.exists():
+        raise FileNotFoundError(f"read_records: {path} does not exist")
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"read_records: {path} is not valid notebook JSON ({exc})") from exc
+    return records_from_notebook(nb)

@@ -2,50 +2,118 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 
 SEED = 42
 
+#: Plot style for every figure of the course (readable at notebook width).
+PLOT_STYLE = {
+    "figure.figsize": (7.0, 4.0),
+    "figure.dpi": 80,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titleweight": "bold",
+}
 
-def setup(seed: int = SEED, tensorflow: bool = False, verbose: bool = True) -> None:
-    """Seed Python, NumPy (and Keras when ``tensorflow``), set the plot style, quiet TF logs.
 
-    Prints the versions that matter and whether a GPU is present (GPU checks
-    only when ``tensorflow`` is True, since importing TensorFlow takes seconds).
+def seed_everything(seed: int = SEED, tensorflow: bool = False) -> None:
+    """Seed Python's ``random``, NumPy's global generator and, when asked, Keras/TensorFlow.
+
+    Code that wants its own stream should still use ``np.random.default_rng(seed)``.
+    """
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (the global generator is what unseeded code draws from)
+    if tensorflow:
+        import keras
+
+        keras.utils.set_random_seed(seed)  # seeds Python, NumPy and the backend (TensorFlow)
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence what C++ code writes straight to file descriptor 2 (TensorFlow's start-up lines).
+
+    TensorFlow logs "Could not find cuda drivers" and similar lines through absl before
+    TF_CPP_MIN_LOG_LEVEL is read, so only redirecting the descriptor hides them. Python
+    exceptions are unaffected: a failing import still raises.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable descriptor 2 (some embedded interpreters)
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def tensorflow_info() -> dict[str, object]:
+    """Import TensorFlow and Keras 3 quietly; return their versions and the GPUs TensorFlow sees.
+
+    Returns ``{"tensorflow": version, "keras": version, "backend": name, "gpus": [device names]}``.
+    Raises whatever the import raises (ImportError when TensorFlow is missing).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    random.seed(seed)
-    np.random.seed(seed)
-    import matplotlib as mpl
-    import pandas as pd
-
-    mpl.rcParams.update(
-        {
-            "figure.figsize": (7.0, 4.0),
-            "figure.dpi": 80,
-            "axes.grid": True,
-            "grid.alpha": 0.3,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "axes.titleweight": "bold",
-        }
-    )
-    pd.set_option("display.precision", 4)
-    pd.set_option("display.max_columns", 20)
-    versions = [f"python {sys.version.split()[0]}", f"numpy {np.__version__}", f"pandas {pd.__version__}"]
-    if tensorflow:
+    with _quiet_native_stderr():
         import keras
         import tensorflow as tf
 
-        keras.utils.set_random_seed(seed)
-        tf.get_logger().setLevel("ERROR")
         gpus = tf.config.list_physical_devices("GPU")
-        versions += [f"tensorflow {tf.__version__}", f"keras {keras.__version__}", f"GPU: {'yes' if gpus else 'no'}"]
+    tf.get_logger().setLevel("ERROR")
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "gpus": [g.name for g in gpus],
+    }
+
+
+def setup(seed: int = SEED, tensorflow: bool = False, verbose: bool = True) -> None:
+    """Seed Python, NumPy (and Keras when ``tensorflow``), set the plot style, quiet TF logs.
+
+    seed: the seed for every random generator the course uses.
+    tensorflow: also import TensorFlow and Keras 3, seed them and report whether a GPU is
+        present. Off by default: importing TensorFlow takes seconds and notebooks of the
+        deciding wing never need it. TensorFlow's thread pools are left at their defaults.
+    verbose: print one line with the versions that matter and the CPU count.
+    """
+    # Before any TensorFlow import: fewer log lines, oneDNN's reordering of float sums off
+    # (results repeat exactly from run to run), and Keras 3 on the TensorFlow backend.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    seed_everything(seed, tensorflow=False)
+
+    import matplotlib as mpl
+    import pandas as pd
+
+    mpl.rcParams.update(PLOT_STYLE)
+    pd.set_option("display.precision", 4)
+    pd.set_option("display.max_columns", 20)
+    info = [
+        f"python {sys.version.split()[0]}",
+        f"numpy {np.__version__}",
+        f"pandas {pd.__version__}",
+        f"{os.cpu_count()} CPU cores",
+    ]
+    if tensorflow:
+        tf_info = tensorflow_info()
+        seed_everything(seed, tensorflow=True)
+        gpus = tf_info["gpus"]
+        info += [f"tensorflow {tf_info['tensorflow']}", f"keras {tf_info['keras']}", f"GPU: {'yes' if gpus else 'no'}"]
     if verbose:
-        print("course_lib ready | seed", seed, "|", " | ".join(versions))
+        print("course_lib ready | seed", seed, "|", " | ".join(info))

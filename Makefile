@@ -1,0 +1,91 @@
+# Multi-objective recommendation, hands-on.
+#
+#   make lab         set up .venv (first time: a few minutes), then open JupyterLab on notebooks/
+#   make test        set up, then lint and run every test and every notebook (what CI runs)
+#
+# Helpers: make notebooks (re-execute every notebook in place), make bench (time and memory
+# of every notebook, written to bench/ and README.md), make lint, make clean, make distclean.
+# Another Python: PYTHON=python3.12 make test (the .venv is rebuilt when its version differs).
+
+PYTHON ?= python3
+VENV ?= .venv
+VPY := $(VENV)/bin/python
+KERNEL_NAME := mor-course
+KERNEL_DISPLAY := Multi-objective recsys course
+STAMP := $(VENV)/.course-installed
+PYTEST_ARGS ?=
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.PHONY: help setup kernel lab test unit lint notebooks bench clean distclean
+
+help:
+	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+
+# The set-up every target shares. Idempotent and fast when nothing changed:
+# - (re)create .venv when it is missing or its Python version differs from $(PYTHON)'s;
+# - install the pinned stack and course_lib (editable) only when requirements.txt or
+#   pyproject.toml changed since the last successful install (a stamp holds their hash).
+setup:
+	@want=$$($(PYTHON) -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])') || \
+		{ echo "error: cannot run PYTHON=$(PYTHON); install Python 3.10 to 3.13 or set PYTHON=..." >&2; exit 1; }; \
+	have=$$($(VPY) -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null || echo none); \
+	if [ "$$want" != "$$have" ]; then \
+		if [ "$$have" != none ]; then echo "$(VENV) has Python $$have, $(PYTHON) is $$want: rebuilding $(VENV)"; fi; \
+		rm -rf $(VENV); \
+		echo "creating $(VENV) with $(PYTHON) ($$want)"; \
+		$(PYTHON) -m venv $(VENV); \
+	fi; \
+	hash=$$($(VPY) -c 'import hashlib; print(hashlib.sha256(open("requirements.txt", "rb").read() + open("pyproject.toml", "rb").read()).hexdigest())'); \
+	if [ -f $(STAMP) ] && [ "$$(cat $(STAMP))" = "$$hash" ]; then \
+		echo "set-up up to date ($(VENV), Python $$want)"; \
+	else \
+		start=$$(date +%s); \
+		echo "installing the pinned stack into $(VENV) (first time: a few minutes) ..."; \
+		$(VPY) -m pip install --quiet --disable-pip-version-check -r requirements.txt; \
+		$(VPY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .; \
+		echo "$$hash" > $(STAMP); \
+		echo "installed in $$(( $$(date +%s) - start )) s"; \
+	fi
+
+# A named kernel inside .venv, so JupyterLab's launcher shows the course's environment.
+kernel: setup
+	@$(VPY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "$(KERNEL_DISPLAY)" >/dev/null
+	@echo "kernel '$(KERNEL_DISPLAY)' ($(KERNEL_NAME)) registered in $(VENV)"
+
+# --allow-root only when you are root (containers, WSL set-ups): Jupyter refuses root otherwise.
+lab: kernel
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+
+lint: setup
+	$(VENV)/bin/ruff check course_lib tests tools notebooks
+
+# Unit tests first (fast), then every notebook in order through nbval: each must run
+# without error, and cells marked "# NBVAL_CHECK_OUTPUT" must reproduce their stored output.
+# Exit status 5 (nothing collected) is a failure too: there are always tests to run.
+test: setup
+	@$(MAKE) --no-print-directory lint
+	@rc=0; $(VPY) -m pytest --nbval-lax --nbval-current-env --durations=15 $(PYTEST_ARGS) tests notebooks || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; \
+	exit $$rc
+
+# Only the unit tests (seconds to a minute), for quick feedback while editing course_lib.
+unit: setup
+	$(VPY) -m pytest $(PYTEST_ARGS) tests
+
+notebooks: setup
+	$(VPY) tools/execute.py notebooks/
+
+bench: setup
+	$(VPY) tools/bench.py
+
+# Caches only; keeps .venv and artifacts/ (trained models, candidates, predictions).
+clean:
+	rm -rf .pytest_cache .ruff_cache build bench/*.tmp
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+	find . -path ./$(VENV) -prune -o -name .ipynb_checkpoints -type d -print0 | xargs -0 rm -rf
+
+# Everything clean removes, plus the virtual environment and artifacts/ (the notebooks rebuild them).
+distclean: clean
+	rm -rf $(VENV) artifacts *.egg-info
