@@ -42,9 +42,9 @@ setup:
 		echo "set-up up to date ($(VENV), Python $$want)"; \
 	else \
 		start=$$(date +%s); \
-		echo "installing the pinned stack into $(VENV) (first time: a few minutes) ..."; \
+		echo "installing the pinned stack into $(VENV) (a few minutes the first time) ..."; \
 		$(VPY) -m pip install --quiet --disable-pip-version-check -r requirements.txt; \
-		$(VPY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .; \
+		PYTHONWARNINGS=ignore $(VPY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .; \
 		echo "$$hash" > $(STAMP); \
 		echo "installed in $$(( $$(date +%s) - start )) s"; \
 	fi

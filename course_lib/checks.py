@@ -248,7 +248,7 @@ def check_ece(ece) -> None:
     """Exercise 3.1: ``ece(y, p, n_bins)``: expected calibration error with equal-count bins."""
     rng = np.random.default_rng(31)
     p = rng.uniform(0.01, 0.3, 1000)
-    y = (rng.random(1000) < 0.7 * p).astype(float)  # over-confident predictions
+    y = (rng.random(1000) < 0.15 + 0.5 * (p - 0.15)).astype(float)  # too extreme: low ones too low, high ones too high
     answer = ece(y, p, 10)
     if not attempted(answer, "3.1"):
         return
@@ -258,8 +258,8 @@ def check_ece(ece) -> None:
         raise ExerciseError(f"Exercise 3.1: ece should return one number, got {type(answer).__name__}") from None
     expect(0 <= value <= 1, "3.1", f"an ECE is an average of |mean prediction - observed rate|, so it lies in [0, 1]; "
            f"got {value:.4f}.")
-    expect(abs(value) > 1e-9, "3.1", "these predictions are over-confident (true rate = 0.7 x prediction), so the "
-           "ECE cannot be 0: take the absolute gap per bin before averaging.")
+    expect(not np.isclose(value, abs(p.mean() - y.mean())), "3.1", "you compared the overall means; the gaps of "
+           "the bins must be taken one by one (absolute value), then averaged with the bins' shares as weights.")
     equal_width = sum(
         (m.sum() / len(p)) * abs(p[m].mean() - y[m].mean())
         for m in [(p >= lo) & (p < lo + 0.1) for lo in np.arange(0, 1, 0.1)] if m.any()

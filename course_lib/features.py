@@ -62,9 +62,9 @@ EMBED_DIM = 32
 #: Candidates per user handed to notebooks 03 to 07.
 N_CANDIDATES = 100
 #: Bump when the candidate recipe changes: stored artifacts then count as stale.
-RECIPE_VERSION = "02.1"
+RECIPE_VERSION = "02.2"
 #: The recipe of the shipped candidates: the user encoder and training settings.
-RECIPE = {"kind": "mean", "epochs": 6, "batch_size": 2048, "learning_rate": 0.02, "temperature": 0.1, "logq": True, "seed": 42}
+RECIPE = {"kind": "mean", "epochs": 6, "batch_size": 1536, "learning_rate": 0.015, "temperature": 0.1, "logq": True, "seed": 42}
 ENCODER_KINDS = ("mean", "gru", "attention")
 _EVENT_ORDER = {"view": 0, "click": 1, "purchase": 2}
 
@@ -554,10 +554,10 @@ def train_two_tower(
     first, end = _window(window)
     keras.utils.set_random_seed(seed)
     ex = training_examples(data, first, end, max_len)
+    vocab = np.unique(ex["item_id"])
     if max_examples is not None and max_examples < len(ex["item_id"]):
         keep = np.sort(np.random.default_rng(seed).choice(len(ex["item_id"]), int(max_examples), replace=False))
         ex = {k: v[keep] for k, v in ex.items()}
-    vocab = np.unique(training_examples(data, first, end, max_len)["item_id"])
     user_tower = build_user_encoder(kind, data.users, vocab, max_len, dim, seed=seed)
     item_tower = build_item_encoder(data.items, dim, vocab, fit_before_day=end, seed=seed + 1)
     model = TwoTower(user_tower, item_tower, temperature=temperature, logq=logq)
@@ -565,7 +565,25 @@ def train_two_tower(
     ds = _training_dataset(data, ex, batch_size, seed)
     fit = model.fit(ds, epochs=epochs, verbose=verbose, shuffle=False)
     model.history = fit
+    release_memory()
     return model
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the operating system (after training or scoring).
+
+    TensorFlow frees its temporary buffers, but glibc keeps the freed pages
+    for reuse, so a notebook's resident memory only grows. ``malloc_trim``
+    returns them; on systems without glibc this only runs the garbage collector.
+    """
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def embed(model: keras.Model, inputs: dict[str, np.ndarray], batch_size: int = 1024) -> np.ndarray:
@@ -621,37 +639,40 @@ def interaction_matrix(data: ShopData, before_day: int, event_types=HISTORY_EVEN
 
 
 def cooccurrence_scores(data: ShopData, before_day: int) -> np.ndarray:
-    """Item-item collaborative filtering: (n_users, n_items) scores.
+    """Item-item collaborative filtering: (n_users, n_items) float32 scores.
 
     With X the binary user x item matrix of events before ``before_day``,
     C = X.T X counts the users who interacted with both items; cosine
     normalisation C_ij / sqrt(n_i n_j) keeps popular items from dominating;
     a user's score for item j sums the similarities of j to their items.
     """
-    X = interaction_matrix(data, before_day)
+    X = interaction_matrix(data, before_day).astype(np.float32)
     X.data[:] = 1.0
     C = (X.T @ X).toarray()
     n = np.sqrt(np.maximum(np.diag(C), 1.0))
     S = C / n[:, None] / n[None, :]
     np.fill_diagonal(S, 0.0)
-    return np.asarray(X @ S)
+    return np.asarray(X @ S, dtype=np.float32)
 
 
 def content_scores(data: ShopData, before_day: int) -> np.ndarray:
-    """Content-based: affinity to the item's category and brand, (n_users, n_items).
+    """Content-based: affinity to the item's category and brand, (n_users, n_items) float32.
 
     score(u, i) = share of u's events in i's category + share in i's brand,
     from the events before ``before_day`` (zeros for a user with none).
     """
-    X = interaction_matrix(data, before_day)
+    X = interaction_matrix(data, before_day).astype(np.float32)
     items = data.items.sort_values("item_id")
-    scores = np.zeros(X.shape)
-    total = np.maximum(np.asarray(X.sum(1)), 1.0)
+    total = np.maximum(np.asarray(X.sum(1)), 1.0).astype(np.float32)
+    scores = None
     for col in ["category", "brand"]:
         codes, _ = pd.factorize(items[col].astype(str))
-        onehot = np.eye(codes.max() + 1)[codes]  # (n_items, n_values)
+        onehot = np.eye(codes.max() + 1, dtype=np.float32)[codes]  # (n_items, n_values)
         share = np.asarray(X @ onehot) / total  # (n_users, n_values)
-        scores += share[:, codes]
+        if scores is None:
+            scores = share[:, codes]
+        else:
+            scores += share[:, codes]
     return scores
 
 
@@ -724,6 +745,29 @@ def true_click_matrix(data: ShopData, user_ids, day: int) -> np.ndarray:
     return out
 
 
+def true_top_items(data: ShopData, user_ids, day: int, n: int = 10) -> np.ndarray:
+    """Each user's ``n`` truly most clickable items launched by ``day``: (len(user_ids), n) int32, best first.
+
+    Ranked by the true P(click) at position 0 (the shop's truth), in chunks of
+    users so that memory stays small.
+    """
+    user_ids = np.asarray(user_ids)
+    out = np.empty((len(user_ids), n), dtype=np.int32)
+    for a in range(0, len(user_ids), 500):
+        p = true_click_matrix(data, user_ids[a : a + 500], day)
+        out[a : a + 500] = np.argsort(-p, axis=1, kind="stable")[:, :n]
+    return out
+
+
+def share_found(top: np.ndarray, best: np.ndarray) -> float:
+    """Mean over rows of the share of ``best``'s items found in ``top``'s: top (n, K), best (n, m) item ids."""
+    top, best = np.asarray(top), np.asarray(best)
+    if len(top) != len(best):
+        raise ValueError(f"top and best must have one row per user each, got {len(top)} and {len(best)}")
+    hits = [(best[a : a + 500, :, None] == top[a : a + 500, None, :]).any(axis=2) for a in range(0, len(top), 500)]
+    return float(np.concatenate(hits).mean()) if hits else float("nan")
+
+
 def true_recall(top: np.ndarray, true_p: np.ndarray, n_true: int = 10) -> float:
     """Mean share of each user's ``n_true`` truly best items found in their ``top`` row.
 
@@ -793,8 +837,11 @@ def retrieve_candidates(
     window breaks ties. Returns ``candidates_frame``'s columns.
     """
     first, _ = _window(window)
+    release_memory()
     scores = two_tower_scores(user_tower, item_tower, data, first)
     ids, s = top_k(scores, n, launched(data, first), tiebreak=popularity(data, first))
+    del scores
+    release_memory()
     return candidates_frame(data.users["user_id"].to_numpy(), ids, s)
 
 

@@ -211,6 +211,15 @@ def test_dataset_visits_every_row_once_per_epoch_in_a_seeded_order():
     seen = np.concatenate([b[0]["a"].numpy() for b in batches])
     assert sorted(seen[:10]) == list(range(10)) and sorted(seen[10:]) == list(range(10))
     assert not np.array_equal(seen[:10], np.arange(10))
+    assert models.make_dataset(x, y, 4, True, 1, 2).cardinality().numpy() == 6
+    # training drops each epoch's incomplete batch: one batch shape, 8 distinct rows per epoch
+    dropped = list(models.make_dataset(x, y, batch_size=4, shuffle=True, seed=1, epochs=2, drop_remainder=True))
+    assert [len(b[0]["a"]) for b in dropped] == [4, 4, 4, 4]
+    assert len(set(np.concatenate([b[0]["a"].numpy() for b in dropped[:2]]))) == 8
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        models.make_dataset(x, y, batch_size=16, drop_remainder=True)
+    in_order = np.concatenate([b["a"].numpy() for b in models.make_dataset(x, batch_size=3)])
+    assert in_order.tolist() == list(range(10))
     for bx, by in batches:  # inputs and labels stay aligned
         np.testing.assert_array_equal(bx["b"].numpy(), bx["a"].numpy() * 2)
         np.testing.assert_array_equal(by["click"].numpy(), bx["a"].numpy() % 2)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -43,6 +44,8 @@ KERNEL_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
 }
+#: Colour codes in IPython tracebacks, removed from error messages.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class NotebookError(RuntimeError):
@@ -105,8 +108,8 @@ def _error_message(path: Path, nb: nbformat.NotebookNode, exc: Exception) -> str
             index, first_line = i, cell.source.strip().splitlines()[0] if cell.source.strip() else ""
             break
     where = f"cell {index} ({first_line[:70]!r})" if index is not None else "a cell"
-    detail = str(exc).strip().splitlines()
-    tail = "\n".join(detail[-25:])
+    detail = ANSI_ESCAPE.sub("", str(exc)).strip().splitlines()
+    tail = "\n".join(detail[-12:])
     return f"{path}: {where} failed:\n{tail}"
 
 
