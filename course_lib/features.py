@@ -33,7 +33,6 @@ bought item appears twice in a history: a purchase weighs more.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -48,6 +47,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
+from course_lib import artifacts as _artifacts  # noqa: E402
 from course_lib import data as _data  # noqa: E402
 from course_lib.shop import ShopData  # noqa: E402
 
@@ -62,7 +62,7 @@ EMBED_DIM = 32
 #: Candidates per user handed to notebooks 03 to 07.
 N_CANDIDATES = 100
 #: Bump when the candidate recipe changes: stored artifacts then count as stale.
-RECIPE_VERSION = "02.2"
+RECIPE_VERSION = _artifacts.CANDIDATES_RECIPE_VERSION
 #: The recipe of the shipped candidates: the user encoder and training settings.
 RECIPE = {"kind": "mean", "epochs": 6, "batch_size": 1536, "learning_rate": 0.015, "temperature": 0.1, "logq": True, "seed": 42}
 ENCODER_KINDS = ("mean", "gru", "attention")
@@ -790,20 +790,10 @@ def true_recall(top: np.ndarray, true_p: np.ndarray, n_true: int = 10) -> float:
 CANDIDATE_WINDOWS = ("valid", "test")
 USER_TOWER_FILE = "two_tower_user.keras"
 ITEM_TOWER_FILE = "two_tower_item.keras"
-CANDIDATES_SIDECAR = "candidates.json"
+CANDIDATES_SIDECAR = _artifacts.CANDIDATES_SIDECAR
 
 
-def dataset_checksum(data: ShopData) -> str:
-    """A SHA-256 fingerprint of a shop's tables (params, items, users, impressions' ids and labels)."""
-    h = hashlib.sha256(json.dumps(data.params, sort_keys=True, default=str).encode())
-    cols = {
-        "items": ["item_id", "price", "launch_day"],
-        "users": ["user_id", "signup_day"],
-        "impressions": ["user_id", "item_id", "day", "clicked", "purchased"],
-    }
-    for name, c in cols.items():
-        h.update(pd.util.hash_pandas_object(getattr(data, name)[c], index=False).to_numpy().tobytes())
-    return h.hexdigest()
+dataset_checksum = _artifacts.dataset_checksum
 
 
 def candidates_frame(user_ids: np.ndarray, ids: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
@@ -879,20 +869,11 @@ def build_candidates(data: ShopData, path: str | Path | None = None, verbose: in
 
 
 def _stale_reason(data: ShopData, path: Path, window: str) -> str | None:
-    """Why the stored candidates cannot be used, or None when they can."""
-    files = [path / f"candidates_{window}.parquet", path / CANDIDATES_SIDECAR, path / USER_TOWER_FILE, path / ITEM_TOWER_FILE]
-    missing = [f.name for f in files if not f.exists()]
-    if missing:
-        return f"missing {', '.join(missing)}"
-    try:
-        meta = json.loads((path / CANDIDATES_SIDECAR).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        return f"unreadable {CANDIDATES_SIDECAR} ({err})"
-    if meta.get("recipe_version") != RECIPE_VERSION:
-        return f"recipe version {meta.get('recipe_version')!r} is not the current {RECIPE_VERSION!r}"
-    if meta.get("dataset_checksum") != dataset_checksum(data):
-        return "written from another dataset (checksum differs)"
-    return None
+    """Why the stored candidates (and towers) cannot be used, or None when they can."""
+    towers = [f.name for f in (path / USER_TOWER_FILE, path / ITEM_TOWER_FILE) if not f.exists()]
+    if towers:
+        return f"missing {', '.join(towers)}"
+    return _artifacts.candidates_stale_reason(data, path, window)
 
 
 def ensure_candidates(window: str, data: ShopData | None = None, path: str | Path | None = None) -> pd.DataFrame:

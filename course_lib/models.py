@@ -35,7 +35,6 @@ user or item effects, and the shop's own position effect, a factor
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import os
 import time
@@ -50,25 +49,28 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
+from course_lib import artifacts as _artifacts  # noqa: E402
 from course_lib import data as _data  # noqa: E402
 from course_lib import features  # noqa: E402
 from course_lib.shop import SLATE_SIZE, ShopData  # noqa: E402
 
 TASKS = ("click", "purchase")
 KINDS = ("click_only", "purchase_only", "shared_bottom", "mmoe", "ple", "esmm", "cvr_only")
-#: Events per user history (the newest ones), as in features.
-HISTORY_LEN = features.MAX_LEN
+#: Events per user history (the newest ones). Half of features.MAX_LEN: it covers the whole history of
+#: most users and makes training about a fifth cheaper than 20, for a loss of under 0.01 AUC efficiency.
+HISTORY_LEN = 10
 #: Slots of a slate; the position input takes 0..N_POSITIONS-1.
 N_POSITIONS = SLATE_SIZE
-#: Bump when the recipe behind the predictions artifact changes: stored files are then stale.
-RECIPE_VERSION = "03.1"
+#: The recipe version stamped on the predictions artifact (kept in ``course_lib.artifacts``, which
+#: reads the artifact without TensorFlow): bump it there when the recipe below changes.
+RECIPE_VERSION = _artifacts.PREDICTIONS_RECIPE_VERSION
 #: The model behind ``ensure_predictions`` and its training settings.
 BEST = {"kind": "esmm", "epochs": 1, "batch_size": 1024, "learning_rate": 0.02, "seed": 0}
 #: Model kinds whose predictions ``ensure_predictions`` stores (``p_click__<kind>`` columns).
 PREDICTION_KINDS = ("esmm", "mmoe")
-PREDICTION_WINDOWS = ("valid", "test")
+PREDICTION_WINDOWS = _artifacts.WINDOWS
 MODEL_FILE = "multitask_{kind}.keras"
-SIDECAR = "predictions.json"
+SIDECAR = _artifacts.PREDICTIONS_SIDECAR
 
 
 # ---------------------------------------------------------------------------
@@ -277,7 +279,7 @@ def _gate(x, n: int, task: str, seed: int):
                         name=f"gate_{task}")(x)
 
 
-def build_model(kind: str, vocab: dict[str, int], *, embedding_dim: int = 16, hidden: tuple[int, ...] = (64, 32),
+def build_model(kind: str, vocab: dict[str, int], *, embedding_dim: int = 8, hidden: tuple[int, ...] = (64, 32),
                 n_experts: int = 4, expert_units: int = 32, history_len: int = HISTORY_LEN, title_len: int = 6,
                 seed: int = 0, learning_rate=0.01) -> keras.Model:
     """Build and compile one of ``KINDS`` (Adam, binary cross-entropy per task, equal weights).
@@ -442,6 +444,7 @@ def train(kind: str, tables: dict, inputs: dict, labels: dict, *, seed: int = 0,
     rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05) if decay else learning_rate
     model = build_model(kind, tables["vocab"], seed=seed, learning_rate=rate, **model_kwargs)
     fit(model, inputs, labels, epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose)
+    model.train_function = None  # free the traced training step (about 30 MB); a later fit() traces it again
     return model
 
 
@@ -538,22 +541,29 @@ def one_hot_features(inputs: dict, vocab: dict[str, int], history: bool = True):
     names = ["segment", "region", "device", "item_id", "category", "brand", "price_bucket", "position"]
     n = len(inputs["item_id"])
     offsets = np.cumsum([0] + [vocab[k] for k in names])
-    cols = np.concatenate([inputs[k].astype(np.int64) + offsets[i] for i, k in enumerate(names)])
-    rows = np.tile(np.arange(n), len(names))
-    blocks = [sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(n, offsets[-1])),
-              sp.csr_matrix(inputs["log_price"].astype(np.float64)[:, None])]
-    if history:
+    price_col = offsets[-1]
+    # One row of the matrix per input row: the 8 one-hot columns, then the log price.
+    cols = [np.stack([inputs[k].astype(np.int64) + offsets[i] for i, k in enumerate(names)] + [np.full(n, price_col)], 1)]
+    vals = [np.c_[np.ones((n, len(names))), inputs["log_price"].astype(np.float64)]]
+    width = price_col + 1
+    if history:  # history items: one column per item, padding left out
         h = inputs["history"]
-        real = h < vocab["item_id"]
-        blocks.append(sp.csr_matrix((np.ones(real.sum()), (np.nonzero(real)[0], h[real])), shape=(n, vocab["item_id"])))
-    return sp.hstack(blocks, format="csr")
+        cols.append(np.where(h < vocab["item_id"], h + width, -1))
+        vals.append(np.ones(h.shape))
+        width += vocab["item_id"]
+    cols, vals = np.concatenate(cols, axis=1), np.concatenate(vals, axis=1)
+    keep = cols >= 0
+    indptr = np.r_[0, np.cumsum(keep.sum(axis=1))]
+    matrix = sp.csr_matrix((vals[keep], cols[keep].astype(np.int32), indptr), shape=(n, width))
+    matrix.sum_duplicates()  # an item twice in a history counts 2
+    return matrix
 
 
 def compare_to_truth(pred, true_p, seed: int = 0) -> dict[str, float]:
     """How close predicted probabilities are to the true ones, where no outcome is observed.
 
     pred, true_p: (n,) probabilities of the same rows. Returns
-    ``logit_corr`` (Pearson correlation of the logits), ``mean_pred`` and
+    ``logit_corr`` (Pearson correlation of the logits; NaN if either is constant), ``mean_pred`` and
     ``mean_true``, ``kl`` (mean KL divergence of Bernoulli(true) from
     Bernoulli(pred), in nats: 0 when equal), ``auc`` (AUC of ``pred`` against
     outcomes drawn from ``true_p`` with ``seed``) and ``auc_truth`` (the truth's
@@ -567,8 +577,10 @@ def compare_to_truth(pred, true_p, seed: int = 0) -> dict[str, float]:
         raise ValueError(f"pred and true_p must have one shape, got {p.shape} and {q.shape}")
     draws = np.random.default_rng(seed).random(q.shape) < q
     kl = q * np.log(q / p) + (1 - q) * np.log((1 - q) / (1 - p))
+    logits = np.log(p / (1 - p)), np.log(q / (1 - q))
+    constant = min(np.std(logits[0]), np.std(logits[1])) == 0
     return {
-        "logit_corr": float(np.corrcoef(np.log(p / (1 - p)), np.log(q / (1 - q)))[0, 1]),
+        "logit_corr": float("nan") if constant else float(np.corrcoef(*logits)[0, 1]),
         "mean_pred": float(p.mean()),
         "mean_true": float(q.mean()),
         "kl": float(kl.mean()),
@@ -596,13 +608,8 @@ def gate_usage(model: keras.Model, inputs: dict) -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 
 
-def _file_checksum(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _window_first_day(window: str) -> int:
-    if window not in PREDICTION_WINDOWS:
-        raise ValueError(f"window must be one of {PREDICTION_WINDOWS}, got {window!r}")
+    _artifacts.check_window(window)
     return int(_data.WINDOWS[window][0])
 
 
@@ -635,21 +642,10 @@ def score_candidates(model: keras.Model, tables: dict, data: ShopData, candidate
     return {task: np.concatenate([p[task] for p in parts]) for task in TASKS}
 
 
-def _stale_reason(path: Path, window: str, expected: dict) -> str | None:
-    """Why the stored predictions cannot be used, or None when they can."""
-    files = [path / f"predictions_{window}.parquet", path / SIDECAR] + [path / MODEL_FILE.format(kind=k)
-                                                                         for k in PREDICTION_KINDS]
-    missing = [f.name for f in files if not f.exists()]
-    if missing:
-        return f"missing {', '.join(missing)}"
-    try:
-        meta = json.loads((path / SIDECAR).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        return f"unreadable {SIDECAR} ({err})"
-    for key, value in expected.items():
-        if meta.get(key) != value:
-            return f"{key} changed"
-    return None
+def _stale_reason(data: ShopData, path: Path, window: str) -> str | None:
+    """Why the stored predictions (or the saved models) cannot be used, or None when they can."""
+    files = [path / f"predictions_{window}.parquet"] + [path / MODEL_FILE.format(kind=k) for k in PREDICTION_KINDS]
+    return _artifacts.stale_reason(files, path / SIDECAR, _artifacts.predictions_expected(data, path))
 
 
 def build_predictions(data: ShopData, path: Path, trained: dict | None = None,
@@ -676,18 +672,10 @@ def build_predictions(data: ShopData, path: Path, trained: dict | None = None,
             out[w][f"p_click__{kind}"], out[w][f"p_purchase__{kind}"] = p["click"], p["purchase"]
     for w, frame in out.items():
         frame.to_parquet(path / f"predictions_{w}.parquet", index=False)
-    meta = _expected_meta(data, path)
+    meta = _artifacts.predictions_expected(data, path)
     meta.update(recipe=BEST, kinds=list(PREDICTION_KINDS), seconds=round(time.perf_counter() - start, 1))
     (path / SIDECAR).write_text(json.dumps(meta, indent=1) + "\n")
     return out
-
-
-def _expected_meta(data: ShopData, path: Path) -> dict:
-    return {
-        "dataset_checksum": features.dataset_checksum(data),
-        "candidates_checksum": {w: _file_checksum(path / f"candidates_{w}.parquet") for w in PREDICTION_WINDOWS},
-        "recipe_version": RECIPE_VERSION,
-    }
 
 
 def ensure_predictions(window: str, data: ShopData | None = None, path: str | Path | None = None,
@@ -696,7 +684,8 @@ def ensure_predictions(window: str, data: ShopData | None = None, path: str | Pa
 
     Loads ``<path>/predictions_{window}.parquet`` (default path ``data.ARTIFACTS``)
     when its sidecar ``predictions.json`` matches this dataset, these
-    candidates files and ``RECIPE_VERSION``; otherwise prints why and rebuilds:
+    candidates files and ``RECIPE_VERSION`` (``course_lib.artifacts`` checks it, and reads the file
+    without TensorFlow for notebooks 04 to 07); otherwise prints why and rebuilds:
     candidates (``features.ensure_candidates``), then the ``BEST`` recipe
     trained on the train window (about half a minute on a laptop CPU).
     Returns the candidate columns (user_id, item_id, retrieval_rank,
@@ -714,12 +703,12 @@ def ensure_predictions(window: str, data: ShopData | None = None, path: str | Pa
     path = Path(_data.ARTIFACTS if path is None else path)
     for w in PREDICTION_WINDOWS:  # make sure the candidates exist and are current before comparing checksums
         features.ensure_candidates(w, data=data, path=path)
-    reason = _stale_reason(path, window, _expected_meta(data, path))
+    reason = _stale_reason(data, path, window)
     if reason is None:
         return pd.read_parquet(path / f"predictions_{window}.parquet")
     to_train = [k for k in PREDICTION_KINDS if k not in (trained or {})]
     print(f"Predictions for {window!r} need a rebuild ({reason}): "
-          + (f"training {', '.join(to_train)} ({BEST['epochs']} epochs on the train window) and " if to_train else "")
+          + (f"training {', '.join(to_train)} ({BEST['epochs']} epoch(s) on the train window) and " if to_train else "")
           + f"scoring the candidates of {PREDICTION_WINDOWS}...")
     start = time.perf_counter()
     out = build_predictions(data, path, trained=trained)

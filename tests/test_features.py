@@ -285,9 +285,9 @@ def test_candidates_are_complete_launched_and_rebuilt_when_stale(tiny, tmp_path,
     meta["recipe_version"] = "old"
     (tmp_path / features.CANDIDATES_SIDECAR).write_text(json.dumps(meta))
     features.ensure_candidates("test", data=tiny, path=tmp_path)
-    assert "recipe version 'old'" in capsys.readouterr().out
+    assert "recipe_version changed (stored 'old'" in capsys.readouterr().out
     other = shop.generate(n_users=N_USERS, n_items=N_ITEMS, n_days=N_DAYS, seed=2)
     features.ensure_candidates("test", data=other, path=tmp_path)
-    assert "another dataset" in capsys.readouterr().out
+    assert "dataset_checksum changed" in capsys.readouterr().out
     with pytest.raises(ValueError, match="window"):
         features.ensure_candidates("train", data=tiny, path=tmp_path)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
-from course_lib import data, features, models, shop
+from course_lib import artifacts, data, features, models, shop
 
 N_USERS, N_ITEMS, N_DAYS = 300, 200, 10
 OUTPUTS = {
@@ -91,12 +91,12 @@ def test_point_in_time_histories_never_see_their_own_day(tiny):
     hist = models.histories_for_rows(tiny, rows["user_id"], rows["day"])
     for day in [3, 4]:
         m = (rows["day"] == day).to_numpy()
-        expected = features.user_histories(tiny, day)[rows["user_id"].to_numpy()[m]]
+        expected = features.user_histories(tiny, day, models.HISTORY_LEN)[rows["user_id"].to_numpy()[m]]
         assert np.array_equal(hist[m], expected)
     # a click made on day 4 is never in the history of a day-4 row
     later = imp[(imp["day"] == 4) & imp["clicked"]]
     first_click = later.groupby("user_id")["item_id"].first()
-    before = features.user_histories(tiny, 4)
+    before = features.user_histories(tiny, 4, models.HISTORY_LEN)
     for user, item in first_click.items():
         if item not in before[user]:
             row = (rows["user_id"] == user).to_numpy() & (rows["day"] == 4).to_numpy()
@@ -304,7 +304,10 @@ def test_predictions_are_built_loaded_and_rebuilt_when_stale(tiny, tmp_path, mon
     tables = models.feature_tables(tiny, fit_before_day=6)
     again = models.score_candidates(model, tables, tiny, cands.iloc[:500], "valid")
     np.testing.assert_allclose(again["click"], pred["p_click"].to_numpy()[:500], rtol=1e-5)
-    # a second call loads; a changed recipe version or candidates file triggers a rebuild
+    # the TensorFlow-free reader of notebooks 04 to 07 accepts what was written
+    assert artifacts.predictions_stale_reason(tiny, tmp_path, "valid") is None
+    pd.testing.assert_frame_equal(artifacts.load_predictions("valid", data=tiny, path=tmp_path), pred)
+    # a second call loads; a changed recipe version triggers a rebuild
     test = models.ensure_predictions("test", data=tiny, path=tmp_path)
     assert capsys.readouterr().out == ""
     assert len(test) == N_USERS * features.N_CANDIDATES
@@ -315,3 +318,41 @@ def test_predictions_are_built_loaded_and_rebuilt_when_stale(tiny, tmp_path, mon
     assert "recipe_version changed" in capsys.readouterr().out
     with pytest.raises(ValueError, match="window"):
         models.ensure_predictions("train", data=tiny, path=tmp_path)
+
+
+def test_one_hot_features_match_a_dense_construction(tables, batch):
+    x, _ = batch
+    vocab = tables["vocab"]
+    names = ["segment", "region", "device", "item_id", "category", "brand", "price_bucket", "position"]
+    for with_history in [False, True]:
+        got = models.one_hot_features(x, vocab, history=with_history).toarray()
+        parts = [np.eye(vocab[k])[x[k]] for k in names] + [x["log_price"][:, None]]
+        if with_history:
+            bag = np.zeros((64, vocab["item_id"]))
+            for r, row in enumerate(x["history"]):
+                for item in row[row < vocab["item_id"]]:
+                    bag[r, item] += 1
+            parts.append(bag)
+        np.testing.assert_allclose(got, np.hstack(parts).astype(float), rtol=1e-6)
+
+
+def test_compare_to_truth_by_hand_and_summaries():
+    q = np.array([0.1, 0.2, 0.3, 0.4])
+    same = models.compare_to_truth(q, q)
+    assert same["kl"] == pytest.approx(0.0, abs=1e-12)
+    assert same["logit_corr"] == pytest.approx(1.0)
+    assert same["auc"] == pytest.approx(same["auc_truth"])
+    off = models.compare_to_truth(np.full(4, 0.25), q)
+    expected_kl = np.mean(q * np.log(q / 0.25) + (1 - q) * np.log((1 - q) / 0.75))
+    assert off["kl"] == pytest.approx(expected_kl)
+    assert off["mean_pred"] == pytest.approx(0.25) and off["mean_true"] == pytest.approx(0.25)
+    assert np.isnan(off["logit_corr"])
+    runs = pd.DataFrame({"model": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1], "task": ["click"] * 4,
+                         "auc": [0.7, 0.8, 0.6, 0.6], "efficiency": [0.5, 0.7, 0.3, 0.3]})
+    s = models.summarize_runs(runs, metrics=("auc", "efficiency"))
+    assert list(s.index) == [("a", "click"), ("b", "click")]
+    assert s.loc[("a", "click"), "auc"] == pytest.approx(0.75)
+    assert s.loc[("a", "click"), "auc_std"] == pytest.approx(np.std([0.7, 0.8], ddof=1))
+    assert s.loc[("b", "click"), "efficiency_std"] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="missing"):
+        models.summarize_runs(runs.drop(columns="seed"))
