@@ -22,7 +22,7 @@ from course_lib.shop import ShopData
 
 #: Bump a recipe version whenever the code that makes an artifact changes what it writes.
 CANDIDATES_RECIPE_VERSION = "02.2"
-PREDICTIONS_RECIPE_VERSION = "03.1"
+PREDICTIONS_RECIPE_VERSION = "03.2"
 WINDOWS = ("valid", "test")
 CANDIDATES_SIDECAR = "candidates.json"
 PREDICTIONS_SIDECAR = "predictions.json"

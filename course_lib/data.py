@@ -579,16 +579,23 @@ def download(url: str, dest: str | Path, sha256: str) -> Path:
 # ---------------------------------------------------------------------------
 
 
-def head_items(data: _shop.ShopData, share: float = 0.2, window: str = "train") -> np.ndarray:
-    """Boolean mask (n_items,): the ``share`` most-clicked items of ``window`` (the "head").
+def head_items(impressions: pd.DataFrame, n_items: int, share: float = 0.2) -> np.ndarray:
+    """The head of the catalogue: the ``share`` of items with the most clicks.
 
-    Every other item is "long tail". Ties are broken by item id.
+    impressions: logged impressions (usually the train window) with item_id and
+    clicked. Returns the sorted ids of the ``ceil(share * n_items)`` most-clicked
+    items (ties broken by the smaller id); every other item is the long tail.
     """
-    imp = split_by_time(data.impressions)[window]
-    clicks = np.bincount(imp["item_id"][imp["clicked"]], minlength=len(data.items))
-    head = np.zeros(len(data.items), dtype=bool)
-    head[np.argsort(-clicks, kind="stable")[: int(round(share * len(data.items)))]] = True
-    return head
+    if not 0.0 < share < 1.0:
+        raise ValueError(f"share must be strictly between 0 and 1, got {share}")
+    for col in ("item_id", "clicked"):
+        if col not in impressions.columns:
+            raise ValueError(f"impressions must have a column {col!r}, got {list(impressions.columns)}")
+    clicks = np.bincount(
+        impressions["item_id"].to_numpy(), weights=impressions["clicked"].to_numpy(), minlength=n_items
+    )
+    order = np.lexsort((np.arange(n_items), -clicks))
+    return np.sort(order[: int(np.ceil(share * n_items))])
 
 
 def shop_realism(data: _shop.ShopData, n_pairs: int = 200_000, seed: int = 0) -> dict[str, float]:
@@ -645,7 +652,8 @@ def objective_conflict(data: _shop.ShopData, n_users: int = 2000, n_candidates: 
     launched = np.flatnonzero(shop.launch_day <= day)
     cand = np.stack([rng.choice(launched, size=n_candidates, replace=False) for _ in range(n_users)])
     p = shop.probabilities(users[:, None], cand, 0)
-    head = head_items(data)
+    head = np.zeros(shop.n_items, dtype=bool)
+    head[head_items(split_by_time(data.impressions)["train"], shop.n_items)] = True
     scores = {
         "random": rng.random(cand.shape),
         "ctr": p["p_click"],

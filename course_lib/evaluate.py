@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from course_lib import data as _data
 from course_lib import metrics, ranking
 
 #: A policy maps arriving users to ranked slates: ``policy(user_ids (n,), day) -> (n, K) item ids``.
@@ -345,23 +346,8 @@ def expected_value(policy: Policy, shop, k: int = 10, day: int | None = None) ->
     return value
 
 
-def head_items(impressions: pd.DataFrame, n_items: int, share: float = 0.2) -> np.ndarray:
-    """The head of the catalogue: the ``share`` of items with the most clicks.
-
-    impressions: logged impressions (usually the train window) with item_id and
-    clicked. Returns the sorted ids of the ``ceil(share * n_items)`` most-clicked
-    items (ties broken by the smaller id); every other item is the long tail.
-    """
-    if not 0.0 < share < 1.0:
-        raise ValueError(f"share must be strictly between 0 and 1, got {share}")
-    for col in ("item_id", "clicked"):
-        if col not in impressions.columns:
-            raise ValueError(f"impressions must have a column {col!r}, got {list(impressions.columns)}")
-    clicks = np.bincount(
-        impressions["item_id"].to_numpy(), weights=impressions["clicked"].to_numpy(), minlength=n_items
-    )
-    order = np.lexsort((np.arange(n_items), -clicks))
-    return np.sort(order[: int(np.ceil(share * n_items))])
+#: The catalogue's head (most-clicked items); the rest is the long tail. Defined in ``data``.
+head_items = _data.head_items
 
 
 def category_diversity(categories) -> np.ndarray:

@@ -254,8 +254,10 @@ def _features(inputs: dict, vocab: dict, dim: int, seed: int):
 
 
 def _mlp(x, units, seed: int, name: str):
+    # GELU, not ReLU: with ReLU some candidates drove every unit of a tower to zero,
+    # so their prediction collapsed to the head's bias (many items tied at one score).
     for i, u in enumerate(units):
-        x = layers.Dense(u, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i),
+        x = layers.Dense(u, activation="gelu", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i),
                          name=f"{name}_{i}")(x)
     return x
 
