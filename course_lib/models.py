@@ -271,7 +271,12 @@ def _head(x, position, task: str, seed: int, use_position: bool = True):
     z = layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=seed), name=f"{task}_logit")(x)
     if use_position:
         bias = layers.Embedding(N_POSITIONS, 1, embeddings_initializer="zeros", name=f"{task}_position_bias")(position)
-        z = layers.Add(name=f"{task}_with_position")([z, bias])
+    else:
+        # P(purchase | click) does not depend on the slot: a frozen zero offset adds nothing and only keeps
+        # the position input connected (Keras before 3.13 rejects a model with an unused input).
+        bias = layers.Embedding(N_POSITIONS, 1, embeddings_initializer="zeros", trainable=False,
+                                name=f"{task}_position_unused")(position)
+    z = layers.Add(name=f"{task}_with_position")([z, bias])
     z = layers.Reshape((), name=f"{task}_flat")(z)
     return layers.Activation("sigmoid", name=task)(z)
 
