@@ -41,9 +41,8 @@ def dataset_checksum(data: ShopData) -> str:
     return h.hexdigest()
 
 
-def file_checksum(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, as hex."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+#: SHA-256 of a file's bytes, as hex.
+file_checksum = _data.sha256_of
 
 
 def check_window(window: str) -> None:

@@ -55,7 +55,7 @@ def verify_checksums(path: str | Path = SHOP_PATH, regenerate: str | None = None
         file = path / name.strip()
         if not file.exists():
             raise FileNotFoundError(f"{file} is listed in SHA256SUMS but missing; regenerate with: {command}")
-        actual = hashlib.sha256(file.read_bytes()).hexdigest()
+        actual = sha256_of(file)
         if actual != expected:
             raise ValueError(
                 f"{file} does not match its SHA-256 checksum (expected {expected[:12]}..., got {actual[:12]}...): "

@@ -350,18 +350,6 @@ def expected_value(policy: Policy, shop, k: int = 10, day: int | None = None) ->
 head_items = _data.head_items
 
 
-def category_diversity(categories) -> np.ndarray:
-    """Intra-list diversity of slates: the share of slot pairs from different categories.
-
-    categories: (n, K) integer category codes of each slate. Returns (n,) values
-    in [0, 1]: 0 when the whole slate is one category, 1 when all differ.
-    """
-    c = np.asarray(categories)
-    k = c.shape[1]
-    same = (c[:, :, None] == c[:, None, :]).sum((1, 2)) - k  # ordered pairs i != j
-    return 1.0 - same / (k * (k - 1))
-
-
 # ---------------------------------------------------------------------------
 # The simulated online A/B test
 # ---------------------------------------------------------------------------
@@ -408,7 +396,7 @@ def request_metrics(log: pd.DataFrame, shop, head=None) -> pd.DataFrame:
             "purchases": purchased.sum(1).astype(np.float64),
             "gmv": (purchased * grid("price")).sum(1),
             "profit": (purchased * grid("margin")).sum(1),
-            "diversity": category_diversity(shop.category[items]),
+            "diversity": metrics.intra_list_diversity(categories=shop.category[items]),
         }
     )
     if head is not None:
@@ -424,15 +412,6 @@ def _exposure(log: pd.DataFrame, n_items: int) -> sparse.csr_matrix:
     n = len(log) // k
     rows = np.repeat(np.arange(n), k)
     return sparse.csr_matrix((np.ones(len(log)), (rows, log["item_id"].to_numpy())), shape=(n, n_items))
-
-
-def _gini_rows(x: np.ndarray) -> np.ndarray:
-    """Gini coefficient of each row of non-negative x (b, m), as metrics.gini."""
-    v = np.sort(x, axis=1)
-    m = v.shape[1]
-    i = np.arange(1, m + 1)
-    total = v.sum(1)
-    return np.where(total > 0, ((2 * i - m - 1) * v).sum(1) / (m * np.where(total > 0, total, 1)), 0.0)
 
 
 def exposure_gini_test(
@@ -455,12 +434,12 @@ def exposure_gini_test(
         if ea.shape[0] != eb.shape[0]:
             raise ValueError("a paired test needs the same requests in both arms")
         for counts in bootstrap_counts(ea.shape[0], n_boot, rng):
-            diffs.append(_gini_rows((eb.T @ counts.T).T) - _gini_rows((ea.T @ counts.T).T))
+            diffs.append(metrics.gini_rows((eb.T @ counts.T).T) - metrics.gini_rows((ea.T @ counts.T).T))
     else:
         ca = list(bootstrap_counts(ea.shape[0], n_boot, rng))
         cb = list(bootstrap_counts(eb.shape[0], n_boot, rng))
         for xa, xb in zip(ca, cb, strict=False):
-            diffs.append(_gini_rows((eb.T @ xb.T).T) - _gini_rows((ea.T @ xa.T).T))
+            diffs.append(metrics.gini_rows((eb.T @ xb.T).T) - metrics.gini_rows((ea.T @ xa.T).T))
     d = np.concatenate(diffs)
     low, high = np.quantile(d, [(1 - level) / 2, (1 + level) / 2])
     p = min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean()))

@@ -47,13 +47,19 @@ def gini(values) -> float:
     ``i = 1..n`` (the population form; its maximum is ``(n - 1) / n``).
     Returns 0.0 when every value is zero.
     """
-    v = np.sort(_as_1d_nonnegative(values))
-    n = v.size
-    total = v.sum()
-    if total == 0:
-        return 0.0
-    i = np.arange(1, n + 1, dtype=np.float64)
-    return float(np.sum((2 * i - n - 1) * v) / (n * total))
+    return float(gini_rows(_as_1d_nonnegative(values)[None, :])[0])
+
+
+def gini_rows(x) -> np.ndarray:
+    """``gini`` of each row of a non-negative ``(b, m)`` array at once, shape ``(b,)``.
+
+    Used where many Gini coefficients are needed together (bootstrap replicates).
+    """
+    v = np.sort(np.asarray(x, dtype=np.float64), axis=1)
+    m = v.shape[1]
+    i = np.arange(1, m + 1, dtype=np.float64)
+    total = v.sum(axis=1)
+    return np.where(total > 0, ((2 * i - m - 1) * v).sum(axis=1) / (m * np.where(total > 0, total, 1.0)), 0.0)
 
 
 # ---------------------------------------------------------------------------

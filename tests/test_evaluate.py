@@ -112,7 +112,7 @@ def test_delta_method_matches_bootstrap_spread_of_a_ratio():
 def test_category_diversity_and_head_items_by_hand():
     cats = np.array([[0, 0, 1, 1], [2, 2, 2, 2], [0, 1, 2, 3]])
     expected = [np.mean([x != y for x, y in itertools.permutations(row, 2)]) for row in cats]
-    np.testing.assert_allclose(evaluate.category_diversity(cats), expected)
+    np.testing.assert_allclose(metrics.intra_list_diversity(categories=cats), expected)
     imp = pd.DataFrame({"item_id": [0, 0, 1, 2, 2, 2, 3, 4], "clicked": [1, 1, 1, 1, 1, 0, 0, 1]})
     np.testing.assert_array_equal(evaluate.head_items(imp, n_items=10, share=0.2), [0, 2])  # ties go to the smaller id
 

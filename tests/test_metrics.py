@@ -33,6 +33,13 @@ def test_gini_matches_pairwise_definition(seed):
     assert metrics.gini(x) == pytest.approx(_gini_pairs(x), abs=1e-12)
 
 
+def test_gini_rows_matches_the_pairwise_definition_row_by_row():
+    x = np.random.default_rng(3).exponential(size=(6, 23))
+    x[2] = 0.0  # an all-zero row has Gini 0
+    expected = [0.0 if not row.any() else _gini_pairs(row.tolist()) for row in x]
+    np.testing.assert_allclose(metrics.gini_rows(x), expected, atol=1e-12)
+
+
 def test_gini_is_one_minus_twice_area_under_lorenz():
     x = np.random.default_rng(5).pareto(1.5, size=500)
     lx, ly = metrics.lorenz_curve(x)
