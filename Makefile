@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
-.PHONY: help setup kernel lab test unit lint notebooks bench clean distclean
+.PHONY: help setup kernel lab test unit lint lib notebooks bench clean distclean
 
 help:
 	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
@@ -74,8 +74,14 @@ test: setup
 unit: setup
 	$(VPY) -m pytest $(PYTEST_ARGS) tests
 
-notebooks: setup
-	$(VPY) tools/execute.py notebooks/
+# Copy the notebook cells marked '#@save <module>' into course_lib/<module>.py (d2l's pattern).
+lib: setup
+	$(VPY) tools/export.py
+
+# Re-execute every notebook in order (NB=notebooks/05_pso_tuning.ipynb for one), after `make lib`.
+NB ?= notebooks/
+notebooks: lib
+	$(VPY) tools/execute.py $(NB)
 
 bench: setup
 	$(VPY) tools/bench.py

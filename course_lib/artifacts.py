@@ -1,31 +1,44 @@
-"""Saved artifacts: where the rebuilt candidates and predictions live, and whether they are current.
+"""The artifact cache: what one notebook computes and later notebooks read, and when it is stale.
 
-Notebooks 02 and 03 train models and write their outputs into ``data.ARTIFACTS``
-(git-ignored): each user's candidates (02) and the multi-task model's
-predictions for them (03), each with a small JSON *sidecar* that says which
-dataset and which recipe made them. This module reads those files **without
-importing TensorFlow**, so the deciding notebooks (04 to 07) stay light. Only
-when a file is missing or stale does it hand over to ``features`` or
-``models``, which import Keras and rebuild (with a printed message).
+Notebook 02 writes each user's candidates, 03b the multi-task model's predictions for them,
+05 and 06 their tuned fusion weights. Each artifact is a folder under ``artifacts/``
+(git-ignored) with its tables (Parquet) or values (JSON) and one ``sidecar.json``.
+
+**One staleness rule.** An artifact is current when its sidecar matches
+- the dataset's checksum (the shop it was computed on),
+- the *recipe*: a SHA-256 of the producing notebook's code cells (exercise cells excluded,
+  so a learner's answers do not invalidate anything), and
+- the sidecars of the artifacts it was computed from (``depends_on``).
+**One rebuild.** A missing or stale artifact is rebuilt by running its producing notebook,
+a copy of it in a fresh kernel (the notebook on disk is not touched), then read. Reading
+never imports TensorFlow, so the deciding notebooks stay light.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from pathlib import Path
 
 import pandas as pd
 
-from course_lib import data as _data
+from course_lib.data import ARTIFACTS, load_shop
 from course_lib.shop import ShopData
 
-#: Bump a recipe version whenever the code that makes an artifact changes what it writes.
-CANDIDATES_RECIPE_VERSION = "02.2"
-PREDICTIONS_RECIPE_VERSION = "03.2"
-WINDOWS = ("valid", "test")
-CANDIDATES_SIDECAR = "candidates.json"
-PREDICTIONS_SIDECAR = "predictions.json"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+SIDECAR = "sidecar.json"
+#: Cell tag of exercise cells (left out of the recipe, blanked in the learners' edition).
+EXERCISE_TAG = "exercise"
+#: Which notebook produces each artifact; running it (top to bottom) rebuilds the artifact.
+PRODUCERS = {
+    "candidates": "02_encoders.ipynb",
+    "predictions": "03b_multi_task_model.ipynb",
+    "tuned_weights_05": "05_pso_tuning.ipynb",
+    "tuned_weights_06": "06_ga_nsga2_tuning.ipynb",
+}
+_REBUILDING = "COURSE_LIB_REBUILDING"
 
 
 def dataset_checksum(data: ShopData) -> str:
@@ -41,96 +54,116 @@ def dataset_checksum(data: ShopData) -> str:
     return h.hexdigest()
 
 
-#: SHA-256 of a file's bytes, as hex.
-file_checksum = _data.sha256_of
+def recipe(notebook: str) -> str:
+    """SHA-256 of the code cells of ``notebooks/<notebook>``, exercise cells left out."""
+    nb = json.loads((NOTEBOOKS / notebook).read_text(encoding="utf-8"))
+    h = hashlib.sha256()
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and EXERCISE_TAG not in cell.get("metadata", {}).get("tags", []):
+            h.update("".join(cell["source"]).encode() + b"\0")
+    return h.hexdigest()
 
 
-def check_window(window: str) -> None:
-    """Raise a ValueError unless ``window`` is one with artifacts ("valid" or "test")."""
-    if window not in WINDOWS:
-        raise ValueError(f"window must be one of {WINDOWS}, got {window!r}")
+def _folder(name: str, root: Path | None) -> Path:
+    if name not in PRODUCERS:
+        raise ValueError(f"unknown artifact {name!r}; known: {sorted(PRODUCERS)}")
+    return Path(ARTIFACTS if root is None else root) / name
 
 
-def stale_reason(files: list[Path], sidecar: Path, expected: dict) -> str | None:
-    """Why stored artifacts cannot be used (a short phrase), or None when they can.
+def _expected(name: str, data: ShopData, depends_on: tuple[str, ...], root: Path | None) -> dict:
+    deps = {}
+    for dep in depends_on:
+        side = _folder(dep, root) / SIDECAR
+        deps[dep] = hashlib.sha256(side.read_bytes()).hexdigest() if side.exists() else None
+    return {"dataset": dataset_checksum(data), "recipe": recipe(PRODUCERS[name]), "depends_on": deps}
 
-    files: every file that must exist; sidecar: the JSON written beside them;
-    expected: the sidecar entries that must match (dataset checksum, recipe...).
-    """
-    missing = [f.name for f in [*files, sidecar] if not f.exists()]
-    if missing:
-        return f"missing {', '.join(missing)}"
+
+def stale_reason(name: str, data: ShopData | None = None, root: Path | None = None) -> str | None:
+    """Why artifact ``name`` cannot be used as stored (a short phrase), or None when it is current."""
+    side = _folder(name, root) / SIDECAR
+    if not side.exists():
+        return "not built yet"
     try:
-        meta = json.loads(sidecar.read_text())
+        meta = json.loads(side.read_text())
     except (OSError, json.JSONDecodeError) as err:
-        return f"unreadable {sidecar.name} ({err})"
-    for key, value in expected.items():
-        if meta.get(key) != value:
-            return f"{key} changed (stored {meta.get(key)!r:.40}, current {value!r:.40})"
-    return None
-
-
-def candidates_stale_reason(data: ShopData, path: Path, window: str, checksum: str | None = None) -> str | None:
-    """Why ``candidates_{window}.parquet`` in ``path`` is not current, or None."""
-    expected = {
-        "recipe_version": CANDIDATES_RECIPE_VERSION,
-        "dataset_checksum": checksum or dataset_checksum(data),
-    }
-    return stale_reason([path / f"candidates_{window}.parquet"], path / CANDIDATES_SIDECAR, expected)
-
-
-def predictions_expected(data: ShopData, path: Path, checksum: str | None = None) -> dict:
-    """The sidecar entries that current predictions must carry."""
-    return {
-        "dataset_checksum": checksum or dataset_checksum(data),
-        "candidates_checksum": {
-            w: file_checksum(path / f"candidates_{w}.parquet") if (path / f"candidates_{w}.parquet").exists() else None
-            for w in WINDOWS
-        },
-        "recipe_version": PREDICTIONS_RECIPE_VERSION,
-    }
-
-
-def predictions_stale_reason(data: ShopData, path: Path, window: str) -> str | None:
-    """Why ``predictions_{window}.parquet`` in ``path`` is not current (candidates included), or None."""
-    checksum = dataset_checksum(data)
-    for w in WINDOWS:
-        reason = candidates_stale_reason(data, path, w, checksum)
+        return f"unreadable {side} ({err})"
+    for dep in meta.get("depends_on", {}):
+        reason = stale_reason(dep, data, root)
         if reason is not None:
-            return f"candidates for {w!r}: {reason}"
-    expected = predictions_expected(data, path, checksum)
-    return stale_reason([path / f"predictions_{window}.parquet"], path / PREDICTIONS_SIDECAR, expected)
+            return f"its input {dep!r} is stale ({reason})"
+    data = load_shop() if data is None else data
+    expected = _expected(name, data, tuple(meta.get("depends_on", {})), root)
+    for key, what in [("dataset", "the dataset changed"), ("recipe", f"the code of {PRODUCERS[name]} changed"),
+                      ("depends_on", "an input artifact was rebuilt")]:
+        if meta.get(key) != expected[key]:
+            return what
+    missing = [f for f in meta.get("files", []) if not (side.parent / f).exists()]
+    return f"missing {missing}" if missing else None
 
 
-def load_candidates(window: str, data: ShopData | None = None, path: str | Path | None = None) -> pd.DataFrame:
-    """Each user's 100 candidates for ``window``: read when current, else rebuilt by ``features``.
+def save(name: str, data: ShopData, depends_on: tuple[str, ...] = (), root: Path | None = None,
+         **parts: pd.DataFrame | dict | list) -> Path:
+    """Store artifact ``name``: each DataFrame part as ``<part>.parquet``, each dict/list as ``<part>.json``.
 
-    Returns user_id, item_id, retrieval_rank, retrieval_score (see
-    ``features.ensure_candidates``). Reading needs no TensorFlow.
+    Call it from the producing notebook (``PRODUCERS[name]``) with the shop the artifact was
+    computed on and the artifacts it read (``depends_on``). Returns the artifact's folder.
     """
-    check_window(window)
-    data = _data.load_shop() if data is None else data
-    path = Path(_data.ARTIFACTS if path is None else path)
-    if candidates_stale_reason(data, path, window) is None:
-        return pd.read_parquet(path / f"candidates_{window}.parquet")
-    from course_lib import features  # imports Keras: only on the rebuild path
+    folder = _folder(name, root)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for part, value in parts.items():
+        if isinstance(value, pd.DataFrame):
+            value.to_parquet(folder / f"{part}.parquet", index=False)
+            files.append(f"{part}.parquet")
+        elif isinstance(value, dict | list):
+            (folder / f"{part}.json").write_text(json.dumps(value, indent=1, sort_keys=True))
+            files.append(f"{part}.json")
+        else:
+            raise TypeError(f"artifact {name!r} part {part!r}: expected a DataFrame, dict or list, "
+                            f"got {type(value).__name__}")
+    meta = {**_expected(name, data, depends_on, root), "producer": PRODUCERS[name], "files": sorted(files)}
+    (folder / SIDECAR).write_text(json.dumps(meta, indent=1, sort_keys=True))
+    return folder
 
-    return features.ensure_candidates(window, data=data, path=path)
+
+def rebuild(name: str) -> None:
+    """Run the producing notebook of ``name`` (a copy, in a fresh kernel); it saves the artifact."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = PRODUCERS[name]
+    running = os.environ.get(_REBUILDING, "").split(",")
+    if notebook in running:
+        raise RuntimeError(f"{notebook} needs the artifact {name!r} that it should produce itself; "
+                           f"run its cells in order (Kernel > Restart and Run All)")
+    print(f"Artifact {name!r} is rebuilt by running notebooks/{notebook} (a copy; a minute or two) ...", flush=True)
+    start = time.perf_counter()
+    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    env = {**os.environ, _REBUILDING: ",".join(filter(None, [*running, notebook])), "PYTHONHASHSEED": "0",
+           "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
+    client = NotebookClient(nb, timeout=1800, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute(env=env)
+    print(f"... {notebook} done in {time.perf_counter() - start:.0f} s", flush=True)
 
 
-def load_predictions(window: str, data: ShopData | None = None, path: str | Path | None = None) -> pd.DataFrame:
-    """The candidates of ``window`` with the multi-task model's predictions: read, or rebuilt by ``models``.
+def load(name: str, part: str, data: ShopData | None = None, root: Path | None = None):
+    """Part ``part`` of artifact ``name`` (a DataFrame or the stored JSON), rebuilt first if stale.
 
-    Returns the candidate columns plus ``p_click`` and ``p_purchase`` (float32,
-    at the top slot) and per-model columns (see ``models.ensure_predictions``).
-    Reading needs no TensorFlow; a missing or stale file is rebuilt by training
-    (about a minute, with a message).
+    Example: ``artifacts.load("predictions", "valid")``. No TensorFlow is imported here.
     """
-    check_window(window)
-    data = _data.load_shop() if data is None else data
-    path = Path(_data.ARTIFACTS if path is None else path)
-    if predictions_stale_reason(data, path, window) is None:
-        return pd.read_parquet(path / f"predictions_{window}.parquet")
-    from course_lib import models  # imports Keras: only on the rebuild path
-
-    return models.ensure_predictions(window, data=data, path=path)
+    data = load_shop() if data is None else data
+    reason = stale_reason(name, data, root)
+    if reason is not None:
+        print(f"Artifact {name!r}: {reason}.")
+        rebuild(name)
+        reason = stale_reason(name, data, root)
+        if reason is not None:
+            raise RuntimeError(f"artifact {name!r} is still stale after running {PRODUCERS[name]}: {reason}")
+    folder = _folder(name, root)
+    if (folder / f"{part}.parquet").exists():
+        return pd.read_parquet(folder / f"{part}.parquet")
+    if (folder / f"{part}.json").exists():
+        return json.loads((folder / f"{part}.json").read_text())
+    stored = json.loads((folder / SIDECAR).read_text())["files"]
+    raise KeyError(f"artifact {name!r} has no part {part!r}; it has {stored}")
