@@ -1,6 +1,6 @@
 """The artifact cache: what one notebook computes and later notebooks read, and when it is stale.
 
-Notebook 02 writes each user's candidates, 03b the multi-task model's predictions for them,
+Notebook 02 writes each user's candidates, 03a the baselines' scores, 03b the multi-task model's predictions for them,
 05 and 06 their tuned fusion weights. Each artifact is a folder under ``artifacts/``
 (git-ignored) with its tables (Parquet) or values (JSON) and one ``sidecar.json``.
 
@@ -34,6 +34,7 @@ EXERCISE_TAG = "exercise"
 #: Which notebook produces each artifact; running it (top to bottom) rebuilds the artifact.
 PRODUCERS = {
     "candidates": "02_encoders.ipynb",
+    "baselines": "03a_practitioner_baseline.ipynb",
     "predictions": "03b_multi_task_model.ipynb",
     "tuned_weights_05": "05_pso_tuning.ipynb",
     "tuned_weights_06": "06_ga_nsga2_tuning.ipynb",
