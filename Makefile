@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
-.PHONY: help setup kernel lab test unit lint lib notebooks bench clean distclean
+.PHONY: help setup kernel lab test unit lint lib notebooks bench student instructor clean distclean
 
 help:
 	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
@@ -85,6 +85,13 @@ notebooks: lib
 
 bench: setup
 	$(VPY) tools/bench.py
+
+# Learner notebooks without solutions (editions/student/), and the instructor guide (docs/instructor_guide.md).
+student: setup
+	$(VPY) tools/editions.py student
+
+instructor: setup
+	$(VPY) tools/editions.py instructor
 
 # Caches only; keeps .venv and artifacts/ (trained models, candidates, predictions).
 clean:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.checks import ExerciseError, attempted, expect, expect_close, passed
+from course_lib.checks import ExerciseError, attempted, check_choice, expect, expect_close, passed
 
 
 def _nb04_ndcg_reference(ranked_gains, k: int) -> float:
@@ -113,3 +113,37 @@ def check_fitness(fitness, cs) -> None:
                "judging afterwards.")
         expect_close(got, obj["gmv"] + 20 * obj["diversity"], "4.4", f"fitness({np.round(w, 2).tolist()})", rtol=1e-6)
     passed("4.4", f"Your fitness ranges from {min(values):.2f} to {max(values):.2f} over the probes: it depends on w.")
+
+
+def check_gmv_bias_read(answer, presets) -> None:
+    """Exercise 4.5: read the presets table; is predicted GMV above, below, or on both sides of the truth?"""
+
+    ratio = presets.xs("predicted", level="values")["gmv"] / presets.xs("true", level="values")["gmv"]
+    above, below = bool((ratio > 1).all()), bool((ratio < 1).all())
+    shown = ", ".join(f"{name} {r:.2f}" for name, r in ratio.items())
+    check_choice("4.5", answer, {
+        "a": (above, f"predicted / true GMV is {shown}: " + (
+            "above 1 for every ranking, so the model is optimistic." if above else "not above 1 everywhere.")),
+        "b": (below, f"predicted / true GMV is {shown}: " + (
+            "below 1 for every ranking, so the model is pessimistic." if below else "not below 1 everywhere.")),
+        "c": (not above and not below, f"predicted / true GMV is {shown}: " + (
+            "on both sides of 1." if not above and not below else "every ratio lies on the same side of 1.")),
+    })
+
+
+def check_diversity_sweep_prediction(answer, diversity) -> None:
+    """Exercise 4.6: the shape of true diversity along the price sweep (a rises, b falls, c hump, d flat)."""
+
+    d = np.asarray(diversity, dtype=float)
+    peak = int(d.argmax())
+    flat = d.max() - d.min() < 0.02
+    hump = not flat and 0 < peak < len(d) - 1 and d[peak] > max(d[0], d[-1]) + 0.02
+    rises = not flat and not hump and d[-1] > d[0]
+    falls = not flat and not hump and d[-1] < d[0]
+    what = f"diversity goes {d[0]:.2f} -> {d[peak]:.2f} (peak) -> {d[-1]:.2f}"
+    check_choice("4.6", answer, {
+        "a": (rises, f"{what}; a lot of price weight crowds the lists with the few expensive categories."),
+        "b": (falls, f"{what}; watch the middle of the sweep, not only its ends."),
+        "c": (hump, f"{what}: a little price weight mixes dearer categories in, a lot of it crowds them out."),
+        "d": (flat, f"{what}; the categories on top change with the price weight."),
+    })
