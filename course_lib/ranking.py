@@ -70,6 +70,8 @@ class CandidateSet:
         popularity shares for novelty. When omitted it is rebuilt from the
         candidates (items never among them count as 0 clicks).
     window: optional name of the window ("valid", "test").
+    position_decay: the examination decay of the shop's position-based model (slot s is examined
+        with probability ``(1 + s) ** -position_decay``); ``candidate_set`` copies the shop's own.
 
     Treat the arrays as read-only: derived tensors are cached on first use.
     """
@@ -87,6 +89,7 @@ class CandidateSet:
     gains: np.ndarray
     item_popularity: np.ndarray | None = None
     window: str | None = None
+    position_decay: float | None = None
     _cache: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -146,7 +149,8 @@ class CandidateSet:
         """A new CandidateSet with only the given rows (user positions, not user ids)."""
         rows = np.asarray(rows)
         kwargs = {name: getattr(self, name)[rows] for name in ("user_ids",) + _ARRAY_FIELDS}
-        return CandidateSet(**kwargs, item_popularity=self.item_popularity, window=self.window)
+        return CandidateSet(**kwargs, item_popularity=self.item_popularity, window=self.window,
+                            position_decay=self.position_decay)
 
     def __len__(self) -> int:
         return self.n_users
@@ -171,7 +175,7 @@ def candidate_set(predictions, data, window: str) -> CandidateSet:
     import pandas as pd
 
     from course_lib.data import WINDOWS
-    from course_lib.shop import CATEGORY_NAMES
+    from course_lib.shop import BEHAVIOUR, CATEGORY_NAMES
 
     if window not in WINDOWS:
         raise ValueError(f"window must be one of {sorted(WINDOWS)}, got {window!r}")
@@ -238,6 +242,7 @@ def candidate_set(predictions, data, window: str) -> CandidateSet:
         gains=gains,
         item_popularity=item_popularity,
         window=window,
+        position_decay=BEHAVIOUR["position_decay"],
     )
 
 
@@ -353,7 +358,9 @@ def _value_table(cs: CandidateSet, k: int, truth: bool) -> tuple[np.ndarray, np.
         norm_gain = cs.gains / np.where(has_pos, ideal, 1.0)[:, None]
         info = metrics.self_information(cs.item_popularity)[cs.item_ids]
         table = np.stack([pc, pp, pp * cs.price, pp * cs.margin, info, norm_gain]).reshape(6, -1)
-        exam = metrics.position_discount(k)
+        if cs.position_decay is None:
+            raise ValueError("CandidateSet.position_decay is not set: pass the shop's BEHAVIOUR['position_decay']")
+        exam = metrics.position_discount(k, cs.position_decay)
         slot_w = np.stack([exam, exam, exam, exam, np.full(k, 1.0 / k), metrics.log2_discount(k)])
         n_pos = int(has_pos.sum())
         divisors = np.array([cs.n_users] * 5 + [n_pos if n_pos else np.nan], dtype=np.float64)
@@ -392,7 +399,8 @@ def top_k_columns(cs: CandidateSet, W, k: int = 10) -> np.ndarray:
     Replacing those bits changes a score by less than 1e-13 of its value.
     Works through the population in chunks of ``CHUNK_BYTES`` of scores.
     """
-    metrics._check_k(k)
+    if not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
     W = normalise_weights(np.atleast_2d(W))
     n_users, n_cand = cs.n_users, cs.n_candidates
     k = min(int(k), n_cand)
@@ -425,7 +433,7 @@ def evaluate_columns(cs: CandidateSet, cols, truth: bool = False) -> np.ndarray:
     first, e.g. from ``top_k_columns``, or from any other ranker. Objectives
     (means over users): NDCG@k (logged gains; users without a positive excluded),
     expected clicks, purchases, GMV (EUR) and profit (EUR) per request with the
-    examination discount ``(1 + slot) ** -0.7`` (predicted, or true with
+    examination discount ``(1 + slot) ** -position_decay`` (predicted, or true with
     ``truth=True``), intra-list category diversity, catalogue coverage and
     novelty (bits).
     """

@@ -238,7 +238,8 @@ def test_evaluate_agrees_with_metrics_module(small):
     scores = ranking.fuse_log_product(cs, w)
     ours = ranking.evaluate(cs, w, k=5)
     assert ours["ndcg"] == pytest.approx(np.nanmean(metrics.ndcg_at_k(scores, cs.gains, 5)))
-    assert ours["gmv"] == pytest.approx(metrics.expected_gmv_at_k(scores, cs.p_purchase, cs.price, 5).mean())
+    gmv = metrics.expected_at_k(scores, cs.p_purchase * cs.price, 5, cs.position_decay)
+    assert ours["gmv"] == pytest.approx(gmv.mean())
     top = ranking.top_k(cs, w, 5)
     assert ours["coverage"] == pytest.approx(metrics.catalog_coverage(top, cs.n_items))
     assert ours["novelty"] == pytest.approx(metrics.novelty(top, cs.item_popularity).mean())
@@ -309,6 +310,7 @@ def _tiny_candidate_set(p_click):
         true_p_click=p_click,
         true_p_purchase=0.1 * p_click,
         gains=0 * ones,
+        position_decay=0.7,
     )
 
 
