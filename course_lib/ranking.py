@@ -28,22 +28,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from course_lib import metrics
+from course_lib.fusion import (  # noqa: F401 - the fusion of notebook 04, re-exported for the tuners
+    N_WEIGHTS,
+    PRESETS,
+    SIGNALS,
+    fuse_log_product,
+    fuse_weighted_sum,
+    log_signals,
+    normalise_weights,
+)
 
-#: The fused signals, in the order of the weights.
-SIGNALS = ("click", "conversion", "price", "margin_rate", "novelty")
-N_WEIGHTS = len(SIGNALS)
 #: The objectives ``evaluate`` returns, in the column order of ``evaluate_population``. All: higher is better.
 OBJECTIVES = ("ndcg", "clicks", "purchases", "gmv", "profit", "diversity", "coverage", "novelty")
-#: Named weight vectors (before normalisation) for the classic single-objective rankings.
-PRESETS = {
-    "ctr": (1.0, 0.0, 0.0, 0.0, 0.0),
-    "gmv": (1.0, 1.0, 1.0, 0.0, 0.0),
-    "profit": (1.0, 1.0, 1.0, 1.0, 0.0),
-}
 #: Graded relevance of a logged interaction in the evaluation window (for NDCG).
 GAIN_CLICK, GAIN_PURCHASE = 1.0, 3.0
-#: Predicted probabilities are clipped to [PROB_FLOOR, 1] before taking logs.
-PROB_FLOOR = 1e-12
 
 _ARRAY_FIELDS = (
     "item_ids", "p_click", "p_purchase", "price", "margin", "category",
@@ -249,66 +247,6 @@ def candidate_set(predictions, data, window: str) -> CandidateSet:
 # ---------------------------------------------------------------------------
 # Fusion
 # ---------------------------------------------------------------------------
-
-
-def normalise_weights(weights) -> np.ndarray:
-    """Put weight vectors on the simplex: ``w / w.sum()``. Shape ``(5,)`` or ``(n_pop, 5)`` kept.
-
-    Raises ValueError for negative or non-finite weights, the wrong length, or an all-zero vector.
-    """
-    w = np.asarray(weights, dtype=np.float64)
-    if w.ndim not in (1, 2) or w.shape[-1] != N_WEIGHTS:
-        raise ValueError(f"weights must have shape ({N_WEIGHTS},) or (n_pop, {N_WEIGHTS}) for {SIGNALS}, got {w.shape}")
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError(f"weights must be finite and non-negative, got {w.tolist() if w.size <= 20 else 'a population'}")
-    total = w.sum(axis=-1, keepdims=True)
-    if np.any(total == 0):
-        raise ValueError("each weight vector needs at least one positive weight (all zeros has no direction)")
-    return w / total
-
-
-def log_signals(cs: CandidateSet, truth: bool = False) -> np.ndarray:
-    """The five log-signals of every candidate, shape ``(n_users, n_candidates, 5)``, in ``SIGNALS`` order.
-
-    ``log p_click``, ``log(p_purchase / p_click)``, ``log price``, ``log margin_rate``
-    and ``log(1 / (1 + popularity))``. Probabilities are clipped to
-    ``[PROB_FLOOR, 1]`` first. ``truth=True`` uses the shop's true probabilities
-    (an oracle ranking, for comparison only).
-    """
-    pc = np.clip(cs.true_p_click if truth else cs.p_click, PROB_FLOOR, 1.0)
-    pp = np.clip(cs.true_p_purchase if truth else cs.p_purchase, PROB_FLOOR, 1.0)
-    return np.stack(
-        [np.log(pc), np.log(pp) - np.log(pc), np.log(cs.price), np.log(cs.margin / cs.price), -np.log1p(cs.popularity)],
-        axis=-1,
-    )
-
-
-def fuse_log_product(cs: CandidateSet, weights, truth: bool = False) -> np.ndarray:
-    """Weighted-product scores ``log_signals @ w`` (w on the simplex), shape ``(n_users, n_candidates)``."""
-    return log_signals(cs, truth) @ normalise_weights(weights)
-
-
-def fuse_weighted_sum(cs: CandidateSet, weights, normalise: str = "minmax", truth: bool = False) -> np.ndarray:
-    """The alternative: a weighted *sum* of per-user normalised signals, shape ``(n_users, n_candidates)``.
-
-    Each signal (p_click, p_purchase / p_click, price, margin rate, 1 / (1 + popularity))
-    is rescaled within each user's candidates, then ``score = sum_j w_j s_j``:
-    ``normalise="minmax"`` maps to [0, 1] by (x - min) / (max - min) (a constant
-    signal becomes 0); ``normalise="rank"`` uses the rank (0 = smallest) divided by
-    ``n_candidates - 1``, which is robust to outliers such as one very expensive item.
-    Unlike the product, a sum lets one huge signal compensate for a tiny one.
-    """
-    w = normalise_weights(weights)
-    raw = np.exp(log_signals(cs, truth))
-    if normalise == "minmax":
-        lo, hi = raw.min(axis=1, keepdims=True), raw.max(axis=1, keepdims=True)
-        span = np.where(hi > lo, hi - lo, 1.0)
-        norm = (raw - lo) / span
-    elif normalise == "rank":
-        norm = np.argsort(np.argsort(raw, axis=1, kind="stable"), axis=1, kind="stable") / max(cs.n_candidates - 1, 1)
-    else:
-        raise ValueError(f"normalise must be 'minmax' or 'rank', got {normalise!r}")
-    return norm @ w
 
 
 def top_k(cs: CandidateSet, weights, k: int = 10) -> np.ndarray:

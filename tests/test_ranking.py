@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_lib import metrics, ranking
+from course_lib import fusion, metrics, ranking
 from course_lib import shop as shop_module
 from course_lib.data import WINDOWS
 
@@ -190,7 +190,7 @@ def _brute_force_objectives(cs, w, k, truth):
     ndcgs, shown = [], set()
     for u in range(cs.n_users):
         def score(j, u=u):
-            pc, pp = (max(p[u, j], ranking.PROB_FLOOR) for p in (cs.p_click, cs.p_purchase))
+            pc, pp = (max(p[u, j], fusion.PROB_FLOOR) for p in (cs.p_click, cs.p_purchase))
             return (
                 w[0] * np.log(pc) + w[1] * np.log(pp / pc) + w[2] * np.log(cs.price[u, j])
                 + w[3] * np.log(cs.margin[u, j] / cs.price[u, j]) - w[4] * np.log(1 + cs.popularity[u, j])

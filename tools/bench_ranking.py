@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_lib import metrics, ranking
+from course_lib import fusion, metrics, ranking
 from course_lib.data import WINDOWS, load_shop
 from course_lib.shop import sigmoid
 
@@ -84,8 +84,8 @@ def naive_evaluate(cs: ranking.CandidateSet, weights, k: int = 10) -> np.ndarray
     totals = dict.fromkeys(ranking.OBJECTIVES, 0.0)
     ndcgs, shown = [], set()
     for u in range(cs.n_users):
-        pc = np.clip(cs.p_click[u], ranking.PROB_FLOOR, 1.0)
-        pp = np.clip(cs.p_purchase[u], ranking.PROB_FLOOR, 1.0)
+        pc = np.clip(cs.p_click[u], fusion.PROB_FLOOR, 1.0)
+        pp = np.clip(cs.p_purchase[u], fusion.PROB_FLOOR, 1.0)
         signals = np.column_stack(
             [np.log(pc), np.log(pp) - np.log(pc), np.log(cs.price[u]), np.log(cs.margin[u] / cs.price[u]),
              -np.log1p(cs.popularity[u])]
