@@ -19,9 +19,10 @@ from course_lib.record import MIMETYPE
 
 sync_headers = load_tool("sync_headers")
 
-PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb"))
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+execute = load_tool("execute")
+KERNELSPEC = execute.KERNELSPEC  # what JupyterLab writes on save: opening and saving changes nothing
 
 
 def _read(path):
@@ -35,7 +36,7 @@ def _code_cells(nb):
 def test_the_course_has_its_welcome_notebook():
     names = [p.name for p in PATHS]
     assert "00_welcome.ipynb" in names, f"notebooks/00_welcome.ipynb is missing (found {names})"
-    numbers = [n[:2] for n in names]
+    numbers = [n.split("_", 1)[0] for n in names]  # 03a and 03b are two parts of 03
     assert len(numbers) == len(set(numbers)), f"two notebooks share a number: {names}"
 
 
@@ -46,7 +47,13 @@ class TestStoredNotebook:
         nbformat.validate(nb)
         assert nb.nbformat == 4
         assert dict(nb.metadata.get("kernelspec", {})) == KERNELSPEC, (
-            f"{path.name}: kernelspec must be {KERNELSPEC}, got {dict(nb.metadata.get('kernelspec', {}))}"
+            f"{path.name}: kernelspec must be {KERNELSPEC}, got {dict(nb.metadata.get('kernelspec', {}))}: "
+            "re-execute it with python tools/execute.py"
+        )
+        lang = nb.metadata.get("language_info", {})
+        assert lang.get("name") == "python" and re.fullmatch(r"3\.\d+\.\d+", str(lang.get("version"))), (
+            f"{path.name}: language_info must be the kernel's, with its Python version (as JupyterLab saves it), "
+            f"got {dict(lang)}: re-execute it with python tools/execute.py"
         )
 
     def test_every_code_cell_was_executed_in_order(self, path):

@@ -151,7 +151,7 @@ def sync_text_file(path: Path, config: dict[str, str]) -> tuple[str, str]:
 
 def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
     """The course notebooks, sorted by name."""
-    return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    return sorted(folder.glob("[0-9][0-9]*_*.ipynb"))
 
 
 def main(argv: list[str] | None = None) -> int:
