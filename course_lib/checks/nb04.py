@@ -93,35 +93,35 @@ def check_margin_per_click_weights(answer) -> None:
 
 
 def check_fitness(fitness, cs) -> None:
-    """Exercise 4.4: ``fitness(w)`` = predicted GMV + 20 x diversity of the top-10 under weights w."""
+    """Exercise 4.6: ``fitness(w)`` = predicted GMV + 20 x diversity of the top-10 under weights w."""
     from course_lib import ranking
 
     probes = [np.array(ranking.PRESETS["ctr"]), np.array(ranking.PRESETS["gmv"]), np.array([0.2, 0.1, 0.1, 0.1, 0.5])]
     first = fitness(probes[0])
-    if not attempted(first, "4.4"):
+    if not attempted(first, "4.6"):
         return
     values = [float(fitness(w)) for w in probes]
-    expect(len(set(np.round(values, 9))) > 1, "4.4",
+    expect(len(set(np.round(values, 9))) > 1, "4.6",
            "your fitness gives the same value for very different weights: it cannot depend on the ranking. "
            "Compute it from ranking.evaluate(cs, w).")
     for w, got in zip(probes, values, strict=True):
         obj = ranking.evaluate(cs, w)
         truth = ranking.evaluate(cs, w, truth=True)
         expect(not np.isclose(got, truth["gmv"] + 20 * truth["diversity"], rtol=1e-9)
-               or np.isclose(truth["gmv"], obj["gmv"]), "4.4",
+               or np.isclose(truth["gmv"], obj["gmv"]), "4.6",
                "a tuner only sees predictions: use the predicted objectives (truth=False), the shop's truth is for "
                "judging afterwards.")
-        expect_close(got, obj["gmv"] + 20 * obj["diversity"], "4.4", f"fitness({np.round(w, 2).tolist()})", rtol=1e-6)
-    passed("4.4", f"Your fitness ranges from {min(values):.2f} to {max(values):.2f} over the probes: it depends on w.")
+        expect_close(got, obj["gmv"] + 20 * obj["diversity"], "4.6", f"fitness({np.round(w, 2).tolist()})", rtol=1e-6)
+    passed("4.6", f"Your fitness ranges from {min(values):.2f} to {max(values):.2f} over the probes: it depends on w.")
 
 
 def check_gmv_bias_read(answer, presets) -> None:
-    """Exercise 4.5: read the presets table; is predicted GMV above, below, or on both sides of the truth?"""
+    """Exercise 4.4: read the presets table; is predicted GMV above, below, or on both sides of the truth?"""
 
     ratio = presets.xs("predicted", level="values")["gmv"] / presets.xs("true", level="values")["gmv"]
     above, below = bool((ratio > 1).all()), bool((ratio < 1).all())
     shown = ", ".join(f"{name} {r:.2f}" for name, r in ratio.items())
-    check_choice("4.5", answer, {
+    check_choice("4.4", answer, {
         "a": (above, f"predicted / true GMV is {shown}: " + (
             "above 1 for every ranking, so the model is optimistic." if above else "not above 1 everywhere.")),
         "b": (below, f"predicted / true GMV is {shown}: " + (
@@ -132,7 +132,7 @@ def check_gmv_bias_read(answer, presets) -> None:
 
 
 def check_diversity_sweep_prediction(answer, diversity) -> None:
-    """Exercise 4.6: the shape of true diversity along the price sweep (a rises, b falls, c hump, d flat)."""
+    """Exercise 4.5: the shape of true diversity along the price sweep (a rises, b falls, c hump, d flat)."""
 
     d = np.asarray(diversity, dtype=float)
     peak = int(d.argmax())
@@ -141,7 +141,7 @@ def check_diversity_sweep_prediction(answer, diversity) -> None:
     rises = not flat and not hump and d[-1] > d[0]
     falls = not flat and not hump and d[-1] < d[0]
     what = f"diversity goes {d[0]:.2f} -> {d[peak]:.2f} (peak) -> {d[-1]:.2f}"
-    check_choice("4.6", answer, {
+    check_choice("4.5", answer, {
         "a": (rises, f"{what}; a lot of price weight crowds the lists with the few expensive categories."),
         "b": (falls, f"{what}; watch the middle of the sweep, not only its ends."),
         "c": (hump, f"{what}: a little price weight mixes dearer categories in, a lot of it crowds them out."),
