@@ -112,8 +112,8 @@ class TestStoredNotebook:
     def test_header_names_the_notebook(self, path):
         nb = _read(path)
         title = nb.cells[0].source.lstrip().splitlines()[0]
-        assert re.match(rf"^# {path.name.split("_")[0]} · \S", title), (
-            f"{path.name}: the header should start with '# {path.name.split("_")[0]} · Title', got {title!r}"
+        assert re.match(rf"^# {path.name.split('_')[0]} · \S", title), (
+            f"{path.name}: the header should start with '# {path.name.split('_')[0]} · Title', got {title!r}"
         )
 
     def test_records_are_well_formed(self, path):
@@ -124,8 +124,8 @@ class TestStoredNotebook:
                 payload = out.get("data", {}).get(MIMETYPE)
                 if payload is not None:
                     assert set(payload) == {"name", "value"}, payload
-                    assert payload["name"].startswith(f"nb{path.name.split("_")[0]}."), (
-                        f"{path.name}: record names start with 'nb{path.name.split("_")[0]}.', got {payload['name']!r}"
+                    assert payload["name"].startswith(f"nb{path.name.split('_')[0]}."), (
+                        f"{path.name}: record names start with 'nb{path.name.split('_')[0]}.', got {payload['name']!r}"
                     )
                     names.append(payload["name"])
         assert len(names) == len(set(names)), f"{path.name}: a figure is recorded twice: {names}"
