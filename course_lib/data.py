@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -309,10 +311,69 @@ def validate_events(df: pd.DataFrame, source: str = "events") -> pd.DataFrame:
     return df
 
 
+#: File signatures (first bytes) of what learners load by mistake, and the extension each needs.
+_MAGIC = [
+    (b"\x1f\x8b", "gzip-compressed", ".gz"),
+    (b"PK\x03\x04", "a zip archive", ".zip"),
+    (b"BZh", "bzip2-compressed", ".bz2"),
+    (b"\xfd7zXZ\x00", "xz-compressed", ".xz"),
+    (b"(\xb5/\xfd", "zstd-compressed", ".zst"),
+    (b"PAR1", "a Parquet file", ".parquet"),
+    (b"\xff\xfe", "UTF-16 text", None),
+    (b"\xfe\xff", "UTF-16 text", None),
+]
+_COMPRESSED = {".gz", ".zip", ".bz2", ".xz", ".zst"}
+
+
+def _unreadable(path: Path, fmt: str, detail: str) -> ValueError:
+    """A file that is not the UTF-8 text CSV ``load_events`` expects: say what it looks like instead."""
+    expected = (f"expected a UTF-8 text {fmt} CSV, plain (.csv) or compressed with a matching extension "
+                f"(.csv.gz, .csv.zip, .csv.bz2, .csv.xz)" + (" or a .parquet file" if fmt == "canonical" else ""))
+    with open(path, "rb") as f:
+        head = f.read(8)
+    for magic, kind, ext in _MAGIC:
+        if head.startswith(magic):
+            if ext is None:
+                hint = "re-save it as UTF-8"
+            elif ext == ".parquet" and fmt != "canonical":
+                hint = "only canonical events may be Parquet: load it with fmt='canonical' and a .parquet name"
+            elif ext == ".parquet":
+                hint = "rename it to end in .parquet"
+            elif path.suffix.lower() in _COMPRESSED:
+                hint = f"its name ends in {path.suffix!r} but its content is {kind}: rename it to end in {ext}"
+            else:
+                hint = f"rename it to end in .csv{ext}, or decompress it first"
+            return ValueError(f"{path}: the file is {kind}, not CSV text ({detail}); {hint}. {expected}")
+    if path.suffix.lower() in _COMPRESSED:
+        return ValueError(f"{path}: its name ends in {path.suffix!r} but it is not {path.suffix} data ({detail}); "
+                          f"if it is plain text, rename it to end in .csv. {expected}")
+    return ValueError(f"{path}: not UTF-8 text ({detail}); is it a binary file, or text in another encoding "
+                      f"(re-save it as UTF-8)? {expected}")
+
+
+def _check_text(path: Path, fmt: str, size: int = 65_536) -> None:
+    """Refuse, before pandas does with a raw error, a plain file that is not UTF-8 text."""
+    if path.suffix.lower() in _COMPRESSED:
+        return  # pandas decompresses by extension; a mismatch raises an OSError handled by the caller
+    with open(path, "rb") as f:
+        chunk = f.read(size)
+    if any(chunk.startswith(magic) for magic, _, _ in _MAGIC):
+        raise _unreadable(path, fmt, "its first bytes say so")
+    if b"\x00" in chunk:
+        raise _unreadable(path, fmt, f"a NUL byte at offset {chunk.index(0)}")
+    try:
+        chunk.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start < len(chunk) - 3 or len(chunk) < size:  # not a character cut at the chunk's end
+            raise _unreadable(path, fmt, f"byte {chunk[err.start:err.start + 1]!r} at offset {err.start} "
+                                         "is not UTF-8") from None
+
+
 def _read_table(path: Path, fmt: str, nrows: int | None) -> pd.DataFrame:
     """Read a CSV as strings (so every value can be checked), with clear errors for bad files."""
     spec = FORMATS[fmt]
     expected = ",".join(spec["columns"])
+    _check_text(path, fmt)
     try:
         raw = pd.read_csv(path, dtype=str, header=0 if spec["header"] else None, nrows=nrows,
                           keep_default_na=False, na_values=[""], skipinitialspace=False)
@@ -320,6 +381,11 @@ def _read_table(path: Path, fmt: str, nrows: int | None) -> pd.DataFrame:
         raise ValueError(f"{path}: the file is empty; expected a {fmt} CSV with columns {expected}") from None
     except pd.errors.ParserError as err:
         raise ValueError(f"{path}: not a well-formed {fmt} CSV ({err}); expected comma-separated {expected}") from None
+    except UnicodeDecodeError as err:
+        raise _unreadable(path, fmt, f"byte {err.object[err.start:err.start + 1]!r} at offset {err.start} "
+                                     "is not UTF-8") from None
+    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as err:  # a .gz/.zip/.bz2/.xz name on other content
+        raise _unreadable(path, fmt, f"{type(err).__name__}: {err}") from None
     if raw.shape[1] == 1:
         sample = str(raw.columns[0]) if spec["header"] else str(raw.iloc[0, 0]) if len(raw) else ""
         for sep in [";", "\t", "|"]:
@@ -426,7 +492,10 @@ def load_events(path: str | Path, fmt: str = "canonical", *, nrows: int | None =
         raise FileNotFoundError(f"{path}: no such file")
     dropped: dict[str, int] = {}
     if fmt == "canonical" and path.suffix == ".parquet":
-        ev = pd.read_parquet(path)
+        try:
+            ev = pd.read_parquet(path)
+        except (ValueError, OSError) as err:  # pyarrow: ArrowInvalid (a ValueError) or OSError for other bytes
+            raise _unreadable(path, fmt, f"not a Parquet file: {err}") from None
         rows_read = len(ev)
         if rows_read == 0:
             raise ValueError(f"{path}: the file has no rows; expected canonical events")

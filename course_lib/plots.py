@@ -75,16 +75,24 @@ def position_curves(curves: dict, ax=None, title: str = "Click-through rate by s
 
 
 def item_embedding_map(xy, labels, ax=None, title: str = "Item vectors, first two principal components"):
-    """Scatter of 2-D item coordinates (n, 2), one colour per label (e.g. category), legend outside."""
+    """Scatter of 2-D item coordinates (n, 2), one colour and marker per label (e.g. category).
+
+    Each label is also written at its points' median, so no colour has to be matched to the legend.
+    """
     import numpy as np
 
     ax = ax or plt.subplots(figsize=(8, 5))[1]
     labels = np.asarray(labels).astype(str)
     names = sorted(set(labels))
-    colours = plt.cm.tab20(np.linspace(0, 1, 20))[: len(names)] if len(names) <= 20 else None
+    colours = plt.cm.tab10(np.arange(10))
+    markers = "o^sDv"
     for k, name in enumerate(names):
         m = labels == name
-        ax.scatter(xy[m, 0], xy[m, 1], s=6, alpha=0.6, label=name, color=None if colours is None else colours[k])
+        colour = colours[k % 10]
+        ax.scatter(xy[m, 0], xy[m, 1], s=8, alpha=0.5, label=name, color=colour, marker=markers[(k // 10) % 5])
+        cx, cy = np.median(xy[m], axis=0)
+        ax.annotate(name, (cx, cy), ha="center", va="center", fontsize=8, fontweight="bold", color=colour,
+                    bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.8, "edgecolor": colour})
     ax.set_title(title)
     ax.set_xlabel("principal component 1")
     ax.set_ylabel("principal component 2")
@@ -104,163 +112,13 @@ def training_curves(losses: dict, ax=None, title: str = "Two-tower training loss
     return ax
 
 
-# ---- 03_multi_objective_model -----------------------------------------------
-
-
-def _nb03_box(ax, x, y, w, h, text, color="#dbe9f6", fontsize=8):
-    from matplotlib.patches import FancyBboxPatch
-
-    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.15",
-                                facecolor=color, edgecolor="#444444", linewidth=0.8))
-    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
-
-
-def _nb03_arrow(ax, start, end, style="-|>", dashed=False):
-    ax.annotate("", xy=end, xytext=start,
-                arrowprops={"arrowstyle": style, "color": "#555555", "lw": 0.8, "linestyle": "--" if dashed else "-",
-                            "shrinkA": 0, "shrinkB": 0})
-
-
-def architecture_diagrams(title: str = "Five ways for two tasks to share a network"):
-    """Block diagrams of the single-task, shared-bottom, MMoE, PLE and ESMM models, side by side.
-
-    Blue: shared by both tasks; orange: click only; green: purchase only;
-    grey: gates. Every click head also gets the slot's offset (the shallow
-    position tower, dashed). Returns the Figure.
-    """
-    fig, axes = plt.subplots(1, 5, figsize=(15, 4.6))
-    shared, click, buy, gate, out = "#dbe9f6", "#fde0c5", "#d5f0d5", "#e6e6e6", "#ffffff"
-
-    def base(ax, name):
-        ax.set_xlim(0, 10)
-        ax.set_ylim(0, 10)
-        ax.set_axis_off()
-        ax.set_title(name, fontsize=11)
-
-    def slot(ax, targets):
-        _nb03_box(ax, 9.3, 6.2, 1.2, 0.7, "slot", gate, fontsize=7)
-        for t in targets:
-            _nb03_arrow(ax, (9.3, 6.55), t, dashed=True)
-
-    # 1. single-task: two separate networks
-    ax = axes[0]
-    base(ax, "Single-task (x2)")
-    for x, color, task in [(2.6, click, "P(click)"), (6.6, buy, "P(click & buy)")]:
-        _nb03_box(ax, x, 1.2, 3.4, 1.0, "embeddings", color)
-        _nb03_box(ax, x, 4.2, 3.0, 1.6, "MLP", color)
-        _nb03_box(ax, x, 8.2, 3.2, 0.9, task, out)
-        _nb03_arrow(ax, (x, 1.7), (x, 3.4))
-        _nb03_arrow(ax, (x, 5.0), (x, 7.75))
-    slot(ax, [(2.6, 7.75), (6.6, 7.75)])
-    # 2. shared bottom
-    ax = axes[1]
-    base(ax, "Shared-bottom")
-    _nb03_box(ax, 4.6, 1.2, 8.0, 1.0, "embeddings (shared)", shared)
-    _nb03_box(ax, 4.6, 3.3, 6.0, 1.2, "shared layer", shared)
-    _nb03_arrow(ax, (4.6, 1.7), (4.6, 2.7))
-    for x, color, task in [(2.6, click, "P(click)"), (6.6, buy, "P(click & buy)")]:
-        _nb03_box(ax, x, 5.6, 2.8, 1.2, "tower", color)
-        _nb03_box(ax, x, 8.2, 3.2, 0.9, task, out)
-        _nb03_arrow(ax, (x, 3.9), (x, 5.0))
-        _nb03_arrow(ax, (x, 6.2), (x, 7.75))
-    slot(ax, [(2.6, 7.75), (6.6, 7.75)])
-    # 3. MMoE
-    ax = axes[2]
-    base(ax, "MMoE")
-    _nb03_box(ax, 4.6, 1.0, 8.0, 0.9, "embeddings (shared)", shared)
-    for k, x in enumerate([1.6, 3.6, 5.6, 7.6]):
-        _nb03_box(ax, x, 3.0, 1.7, 1.0, f"expert {k + 1}", shared, fontsize=7)
-        _nb03_arrow(ax, (x, 1.45), (x, 2.5))
-    for x, color, task, g in [(2.6, click, "P(click)", "gate\nclick"), (6.6, buy, "P(click & buy)", "gate\nbuy")]:
-        _nb03_box(ax, x, 4.9, 2.4, 0.9, "softmax mix", color, fontsize=7)
-        _nb03_box(ax, x - 2.0 if x < 5 else x + 2.0, 4.9, 1.3, 0.9, g, gate, fontsize=6)
-        _nb03_box(ax, x, 6.5, 2.4, 0.9, "tower", color)
-        _nb03_box(ax, x, 8.2, 3.2, 0.9, task, out)
-        for e in [1.6, 3.6, 5.6, 7.6]:
-            _nb03_arrow(ax, (e, 3.5), (x, 4.45))
-        _nb03_arrow(ax, (x - 1.35 if x < 5 else x + 1.35, 4.9), (x - 1.2 if x < 5 else x + 1.2, 4.9))
-        _nb03_arrow(ax, (x, 5.35), (x, 6.05))
-        _nb03_arrow(ax, (x, 6.95), (x, 7.75))
-    slot(ax, [(2.6, 7.75), (6.6, 7.75)])
-    # 4. PLE
-    ax = axes[3]
-    base(ax, "PLE (one extraction layer)")
-    _nb03_box(ax, 4.6, 1.0, 8.0, 0.9, "embeddings (shared)", shared)
-    for x, color, label in [(1.5, click, "click\nexperts"), (4.6, shared, "shared\nexperts"), (7.7, buy, "buy\nexperts")]:
-        _nb03_box(ax, x, 3.0, 2.3, 1.1, label, color, fontsize=7)
-        _nb03_arrow(ax, (x, 1.45), (x, 2.45))
-    for x, color, task, own in [(2.6, click, "P(click)", 1.5), (6.6, buy, "P(click & buy)", 7.7)]:
-        _nb03_box(ax, x, 5.0, 2.6, 0.9, "gate + mix", color, fontsize=7)
-        _nb03_box(ax, x, 6.5, 2.4, 0.9, "tower", color)
-        _nb03_box(ax, x, 8.2, 3.2, 0.9, task, out)
-        _nb03_arrow(ax, (own, 3.55), (x, 4.55))
-        _nb03_arrow(ax, (4.6, 3.55), (x, 4.55))
-        _nb03_arrow(ax, (x, 5.45), (x, 6.05))
-        _nb03_arrow(ax, (x, 6.95), (x, 7.75))
-    slot(ax, [(2.6, 7.75), (6.6, 7.75)])
-    # 5. ESMM
-    ax = axes[4]
-    base(ax, "ESMM")
-    _nb03_box(ax, 4.6, 1.0, 8.0, 0.9, "embeddings (shared)", shared)
-    _nb03_box(ax, 2.4, 3.6, 2.8, 1.6, "CTR\ntower", click)
-    _nb03_box(ax, 6.8, 3.6, 2.8, 1.6, "CVR\ntower", buy)
-    _nb03_box(ax, 2.4, 6.0, 2.6, 0.9, "pCTR", out)
-    _nb03_box(ax, 6.8, 6.0, 2.6, 0.9, "pCVR", out)
-    _nb03_box(ax, 4.6, 8.2, 3.6, 0.9, "pCTCVR = pCTR x pCVR", out, fontsize=7)
-    for x in [2.4, 6.8]:
-        _nb03_arrow(ax, (x, 1.45), (x, 2.8))
-        _nb03_arrow(ax, (x, 4.4), (x, 5.55))
-        _nb03_arrow(ax, (x, 6.45), (4.6 + (x - 4.6) * 0.4, 7.75))
-    ax.text(1.0, 6.75, "loss: click", ha="center", fontsize=7, color="#aa5500")
-    ax.text(4.6, 9.05, "loss: click & buy", ha="center", fontsize=7, color="#227722")
-    slot(ax, [(2.4, 6.45)])
-    fig.suptitle(title, fontweight="bold")
-    fig.text(0.5, 0.02, "blue: shared by both tasks · orange: click task · green: purchase task · "
-             "grey: gates and the slot's offset (dashed: added to the logit in training, slot 0 at serving)",
-             ha="center", fontsize=9)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.95))
-    return fig
-
-
-def efficiency_bars(summary, ax=None, title: str = "AUC efficiency on the validation window (mean ± std over seeds)"):
-    """Grouped bars of AUC efficiency per model and task, with error bars.
-
-    summary: a DataFrame indexed by (model, task) with columns ``efficiency``
-    (mean) and ``efficiency_std``. Dotted lines: the coarse oracle's efficiency
-    when the frame has a ``coarse_efficiency`` column.
-    """
-    import numpy as np
-
-    ax = ax or plt.subplots(figsize=(9, 4))[1]
-    model_names = list(dict.fromkeys(summary.index.get_level_values(0)))
-    tasks = list(dict.fromkeys(summary.index.get_level_values(1)))
-    width = 0.8 / len(tasks)
-    for t, task in enumerate(tasks):
-        rows = [(m, task) for m in model_names]
-        x = np.arange(len(model_names)) + (t - (len(tasks) - 1) / 2) * width
-        present = [r in summary.index for r in rows]
-        mean = [summary.loc[r, "efficiency"] if p else np.nan for r, p in zip(rows, present, strict=True)]
-        std = [summary.loc[r, "efficiency_std"] if p else 0 for r, p in zip(rows, present, strict=True)]
-        ax.bar(x, mean, width, yerr=std, capsize=3, label=task)
-        if "coarse_efficiency" in summary.columns:
-            c = summary.xs(task, level=1)["coarse_efficiency"].dropna()
-            if len(c):
-                ax.axhline(c.iloc[0], color=f"C{t}", linestyle=":", linewidth=1,
-                           label=f"coarse oracle ({task})")
-    ax.set_xticks(np.arange(len(model_names)), model_names, rotation=20)
-    ax.set_ylabel("(AUC - 0.5) / (AUC oracle - 0.5)")
-    ax.set_xlabel("model")
-    ax.set_ylim(0, 1)
-    ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
-    return ax
+# ---- 03b_multi_task_model ----------------------------------------------------
 
 
 def reliability_diagram(tables: dict, ax=None, title: str = "Reliability diagram"):
     """Observed rate against mean prediction per bin, on log-log axes, with the diagonal.
 
-    tables: {label: DataFrame with mean_predicted and observed_rate} (e.g.
-    from ``models.reliability_table``).
+    tables: {label: DataFrame with mean_predicted and observed_rate, one row per bin}.
     """
     import numpy as np
 
@@ -276,24 +134,6 @@ def reliability_diagram(tables: dict, ax=None, title: str = "Reliability diagram
     ax.set_ylabel("observed rate in the bin")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    return ax
-
-
-def gate_heatmap(usage, ax=None, title: str = "Mean gate weight per expert"):
-    """Heatmap of a (tasks x experts) table of mean gate weights, annotated."""
-    import numpy as np
-
-    ax = ax or plt.subplots(figsize=(1.2 * usage.shape[1] + 2, 2.4))[1]
-    im = ax.imshow(usage.to_numpy(), cmap="Blues", vmin=0, vmax=max(0.5, float(np.nanmax(usage.to_numpy()))))
-    for (i, j), v in np.ndenumerate(usage.to_numpy()):
-        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=9)
-    ax.set_xticks(range(usage.shape[1]), usage.columns)
-    ax.set_yticks(range(usage.shape[0]), usage.index)
-    ax.set_xlabel("expert")
-    ax.set_ylabel("task")
-    ax.set_title(title)
-    ax.grid(False)
-    plt.colorbar(im, ax=ax, fraction=0.03)
     return ax
 
 
@@ -399,7 +239,7 @@ def swarm_snapshots(f, positions, iterations, lower, upper, title: str = "The sw
     """Particles on a contour map of a 2-D function, one panel per iteration.
 
     f: vectorised (n, 2) -> (n,); positions: (n_iters + 1, n_particles, 2) from
-    ``optimize.pso(..., keep_positions=True)``; iterations: which to show, e.g. (0, 5, 20).
+    ``pso.pso(..., keep_positions=True)``; iterations: which to show, e.g. (0, 5, 20).
     """
     import numpy as np
 
@@ -493,7 +333,7 @@ def front_pairs(fronts: dict, names, markers: dict | None = None, title: str = "
 
 def hv_curves(evals, curves: dict, reference: float | None = 1.0, ax=None,
               title: str = "Hypervolume against evaluations (median and range over seeds)",
-              ylabel: str = "hypervolume / reference front's"):
+              ylabel: str = "hypervolume / reference front's", reference_label: str = "reference front"):
     """Median line and min-max band per method. curves: {method: (n_seeds, len(evals))}."""
     import numpy as np
 
@@ -503,7 +343,7 @@ def hv_curves(evals, curves: dict, reference: float | None = 1.0, ax=None,
         line = ax.plot(evals, np.median(values, axis=0), label=label)[0]
         ax.fill_between(evals, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
     if reference is not None:
-        ax.axhline(reference, color="black", linestyle="--", linewidth=1, label="grid reference front")
+        ax.axhline(reference, color="black", linestyle="--", linewidth=1, label=reference_label)
     ax.set_xlabel("evaluations")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -525,23 +365,6 @@ def interval_forest(table, ax=None, title: str = "Estimates with 95% intervals",
     ax.set_yticks(y, [str(i) for i in table.index])
     ax.set_title(title)
     ax.set_xlabel(xlabel)
-    return ax
-
-
-def exposure_lorenz(exposures: dict, ax=None, title: str = "Who gets the impressions? Lorenz curves of exposure"):
-    """Lorenz curves of impressions per item, one per policy; ``exposures``: name -> (n_items,) counts."""
-    from course_lib import metrics
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 5))
-    for name, counts in exposures.items():
-        x, y = metrics.lorenz_curve(counts)
-        ax.plot(x, y, label=f"{name} (Gini {metrics.gini(counts):.2f})")
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect equality")
-    ax.set_title(title)
-    ax.set_xlabel("share of items (least shown first)")
-    ax.set_ylabel("share of impressions")
-    ax.legend(fontsize=8, loc="upper left")
     return ax
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 
 # ---------------------------------------------------------------------------
 # Constants of the world
@@ -94,6 +95,28 @@ BEHAVIOUR = {
 }
 LOGGING = {"epsilon": 0.15, "popularity": 1.0, "personalisation": 1.2}
 
+# Beyond one request (notebooks 08 and 09): sponsored items, star ratings, retention, in-session intent.
+# Each is drawn from its own random stream, ``np.random.default_rng([seed, STREAMS[name]])``, so adding
+# them changed none of the older tables (items, users, impressions, events, truth).
+STREAMS = {"ads": 1, "ratings": 2, "days": 3, "sessions": 4}
+#: Sponsored items: P(sponsored) = sigmoid(intercept + quality * q_i + late_launch * [launched in the log]);
+#: their cost-per-click bid (EUR) = bid_scale * sqrt(category median price) * exp(bid_noise * N(0, 1)),
+#: rounded to cents, at least min_bid. Ad revenue = bid x click. Weaker and newer items advertise more.
+ADS = {"intercept": -2.2, "quality": -0.6, "late_launch": 1.5, "bid_scale": 0.08, "bid_noise": 0.4, "min_bid": 0.05}
+#: Stars after a purchase (ordered probit): r = intercept + taste * taste(u, i) + quality * q_i
+#: - price * beta_u * log(price_i / category median) + noise * N(0, 1); stars = 1 + #(thresholds below r).
+RATING = {"intercept": -2.4, "taste": 0.8, "quality": 0.6, "price": 1.5, "noise": 1.0,
+          "thresholds": (-0.9, -0.3, 0.4, 1.2)}
+#: A visit's satisfaction S = click * clicks + star * sum over its purchases of (stars - 3).
+SATISFACTION = {"click": 0.2, "star": 1.0}
+#: After each visit the user comes back (on later days) with P = sigmoid(intercept + satisfaction * S);
+#: otherwise they leave the shop for good.
+RETENTION = {"intercept": 1.5, "satisfaction": 1.5}
+#: In-session intent: after page t the intent toward category c is
+#: decay * (intent before) + shift * (clicks on page t in category c); it adds to the attractiveness
+#: of every item of category c on later pages of the same session.
+INTENT = {"shift": 1.0, "decay": 0.5}
+
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function, elementwise."""
@@ -118,6 +141,8 @@ class ShopData:
       and ``p_purchase`` (all unconditional, i.e. per impression);
       truth_items and truth_users: the hidden parameters of the world;
       shop: the ``Shop`` that evaluates the true behaviour model anywhere.
+    Beyond one request (observable too): ads (one row per item: sponsored, bid)
+    and ratings (one row per purchase: the stars the buyer gave).
     """
 
     items: pd.DataFrame
@@ -128,11 +153,13 @@ class ShopData:
     truth_items: pd.DataFrame
     truth_users: pd.DataFrame
     params: dict = field(default_factory=dict)
+    ads: pd.DataFrame | None = None
+    ratings: pd.DataFrame | None = None
 
     @property
     def shop(self) -> Shop:
         """The true behaviour model behind these tables."""
-        return Shop(self.items, self.users, self.truth_items, self.truth_users, self.params)
+        return Shop(self.items, self.users, self.truth_items, self.truth_users, self.params, self.ads)
 
     def summary(self) -> pd.Series:
         """Sizes and headline rates, as a Series a notebook can print."""
@@ -166,7 +193,7 @@ class Shop:
     items score whole candidate sets at once.
     """
 
-    def __init__(self, items, users, truth_items, truth_users, params=None):
+    def __init__(self, items, users, truth_items, truth_users, params=None, ads=None):
         self.params = dict(params or {})
         self.n_items = len(items)
         self.n_users = len(users)
@@ -195,6 +222,10 @@ class Shop:
         self.launch_day = it["launch_day"].to_numpy(np.int64)
         self.segment = pd.Categorical(us["segment"], categories=SEGMENT_NAMES).codes.astype(np.int64)
         self.signup_day = us["signup_day"].to_numpy(np.int64)
+        # Sponsored items and their cost-per-click bids (EUR); none without an ads table.
+        ad = None if ads is None else ads.sort_values("item_id")
+        self.sponsored = np.zeros(self.n_items, bool) if ad is None else ad["sponsored"].to_numpy(bool)
+        self.bid = np.zeros(self.n_items) if ad is None else ad["bid"].to_numpy(np.float64)
         medians = np.array([c[2] for c in CATEGORIES])
         self.log_rel_price = np.log(self.price / medians[self.category])
         self.log_ref_price = np.log(self.price / BEHAVIOUR["buy_reference_price"])
@@ -221,18 +252,29 @@ class Shop:
             v = self.item_taste[item_ids]
         return np.einsum("...d,...d->...", u, v) / np.sqrt(TASTE_DIM)
 
-    def attractiveness(self, user_ids, item_ids, coarse: bool = False) -> np.ndarray:
-        """Logit of P(click | examined), shape of the broadcast ids."""
+    def attractiveness(self, user_ids, item_ids, coarse: bool = False, intent=None) -> np.ndarray:
+        """Logit of P(click | examined), shape of the broadcast ids.
+
+        intent: optional in-session intent, ``(n, n_categories)`` for item_ids of
+        shape ``(n,)`` or ``(n, K)`` (see ``next_intent``); it adds
+        ``intent[row, category of the item]`` to the logit. None: a fresh session.
+        """
         b = BEHAVIOUR
         user_ids, item_ids = np.asarray(user_ids), np.asarray(item_ids)
         loyal = (self.favourite_brand[user_ids] == self.brand[item_ids]) & (self.segment[user_ids] == 1)
-        return (
+        a = (
             b["click_intercept"]
             + b["click_taste"] * self.taste(user_ids, item_ids, coarse)
             + b["click_quality"] * self.quality[item_ids]
             - b["click_price"] * self.beta[user_ids] * self.log_rel_price[item_ids]
             + b["loyalty_bonus"] * loyal
         )
+        if intent is None:
+            return a
+        intent, cats = np.asarray(intent, dtype=np.float64), self.category[item_ids]
+        if intent.ndim == cats.ndim + 1:
+            return a + np.take_along_axis(intent, cats[..., None], axis=-1)[..., 0]
+        return a + np.take_along_axis(intent, cats, axis=-1)
 
     @staticmethod
     def examination(positions) -> np.ndarray:
@@ -251,15 +293,17 @@ class Shop:
         )
         return sigmoid(z)
 
-    def probabilities(self, user_ids, item_ids, positions=0, coarse: bool = False) -> dict[str, np.ndarray]:
+    def probabilities(self, user_ids, item_ids, positions=0, coarse: bool = False,
+                      intent=None) -> dict[str, np.ndarray]:
         """True probabilities of one impression, all of the broadcast shape.
 
         Returns ``p_click`` = P(click), ``p_cart`` = P(click and cart),
         ``p_purchase`` = P(click, cart and purchase), and the conditional
         ``p_purchase_given_click``. A purchase always passes through the cart:
         P(cart | click) = P(purchase | cart) = sqrt(P(purchase | click)).
+        ``intent`` (see ``attractiveness``) moves clicks only, not P(purchase | click).
         """
-        p_ctr = self.examination(positions) * sigmoid(self.attractiveness(user_ids, item_ids, coarse))
+        p_ctr = self.examination(positions) * sigmoid(self.attractiveness(user_ids, item_ids, coarse, intent))
         p_cvr = self.p_purchase_given_click(user_ids, item_ids, coarse)
         return {
             "p_click": p_ctr,
@@ -403,6 +447,185 @@ class Shop:
                 "p_purchase": p["p_purchase"].ravel(),
             }
         )
+
+
+    # -- beyond one request: stars, ad revenue, retention (notebook 08) -----------------------------
+
+    def _rating_mean(self, user_ids, item_ids) -> np.ndarray:
+        """Mean of the latent rating r (before noise), broadcast shape; see ``RATING``."""
+        r = RATING
+        user_ids, item_ids = np.asarray(user_ids), np.asarray(item_ids)
+        return (
+            r["intercept"]
+            + r["taste"] * self.taste(user_ids, item_ids)
+            + r["quality"] * self.quality[item_ids]
+            - r["price"] * self.beta[user_ids] * self.log_rel_price[item_ids]
+        )
+
+    def star_probabilities(self, user_ids, item_ids) -> np.ndarray:
+        """P(stars = 1, ..., 5 | the user bought the item), shape ``(*broadcast, 5)``.
+
+        Stars = 1 + the number of ``RATING["thresholds"]`` below the latent
+        r ~ N(``_rating_mean``, ``RATING["noise"]`` ** 2): an ordered probit.
+        """
+        mu = self._rating_mean(user_ids, item_ids)[..., None]
+        above = ndtr((mu - np.asarray(RATING["thresholds"])) / RATING["noise"])  # P(r > threshold_k)
+        at_least = np.concatenate([np.ones_like(mu), above, np.zeros_like(mu)], axis=-1)  # P(stars >= 1..6)
+        return at_least[..., :-1] - at_least[..., 1:]
+
+    def expected_rating(self, user_ids, item_ids) -> np.ndarray:
+        """E[stars | the user bought the item] (1 to 5), broadcast shape."""
+        return self.star_probabilities(user_ids, item_ids) @ np.arange(1.0, 6.0)
+
+    def _draw_stars(self, user_ids, item_ids, noise) -> np.ndarray:
+        """Stars (int8, 1 to 5) given standard normal ``noise`` of the broadcast shape."""
+        r = self._rating_mean(user_ids, item_ids) + RATING["noise"] * np.asarray(noise)
+        return (1 + (r[..., None] > np.asarray(RATING["thresholds"])).sum(-1)).astype(np.int8)
+
+    def expected_long_term(self, user_ids, slates) -> pd.DataFrame:
+        """Exact expected ad revenue, stars and satisfaction of ranked slates, one visit each.
+
+        user_ids: (n,) ints; slates: (n, K) item ids, slot 0 on top. Returns one
+        row per visit: ad_revenue (EUR, sum of bid x P(click)), stars (expected
+        sum of the stars given to the visit's purchases) and satisfaction
+        (E[S] with S = SATISFACTION["click"] x clicks + SATISFACTION["star"] x
+        sum over purchases of (stars - 3)). Add ``expected_outcomes`` for clicks,
+        purchases, GMV and profit.
+        """
+        users, slates = np.asarray(user_ids)[:, None], np.asarray(slates)
+        p = self.probabilities(users, slates, np.arange(slates.shape[1])[None, :])
+        stars = self.expected_rating(users, slates)
+        sat = SATISFACTION
+        return pd.DataFrame(
+            {
+                "ad_revenue": (p["p_click"] * self.bid[slates]).sum(1),
+                "stars": (p["p_purchase"] * stars).sum(1),
+                "satisfaction": (sat["click"] * p["p_click"] + sat["star"] * p["p_purchase"] * (stars - 3)).sum(1),
+            }
+        )
+
+    def simulate_days(self, policy, n_days: int = 30, seed: int = 0, start_day: int | None = None) -> pd.DataFrame:
+        """Run ``policy`` day after day, with retention: unhappy users leave for good.
+
+        policy: ``policy(user_ids, day) -> slates``, as in ``simulate``. Every user
+        signed up by ``start_day`` (default: the day after the log) starts in the
+        shop. Each day every user still in the shop visits with probability
+        ``1 - exp(-activity_rate)`` (at most one visit a day) and sees one slate;
+        clicks, purchases and stars are drawn from the true model; the visit's
+        satisfaction S (see ``expected_long_term``) decides whether the user comes
+        back: P(stay) = sigmoid(RETENTION["intercept"] + RETENTION["satisfaction"] x S).
+        Common random numbers: each (user, day) has its own draws whatever the
+        policy shows, so two policies on one seed differ only by what they show
+        (and by who has left). 30 days of 5,000 users take well under a second
+        plus the policy's own time.
+
+        Returns one row per day: day, in_shop (users in the shop at the start of
+        the day), visitors, returning (visitors who visited on an earlier simulated
+        day), left (visitors who will not come back), clicks, purchases, gmv and
+        profit (EUR), ad_revenue (EUR, bid x click), mean_stars (of the day's
+        purchases; NaN without any) and satisfaction (mean S per visit).
+        """
+        start = int(self.params.get("n_days", 30)) if start_day is None else int(start_day)
+        in_shop = self.signup_day <= start
+        seen = np.zeros(self.n_users, dtype=bool)
+        p_visit = 1.0 - np.exp(-self.activity)
+        rows = []
+        for d in range(int(n_days)):
+            rng = np.random.default_rng([seed, STREAMS["days"], d])
+            visit_draw, stay_draw = rng.random(self.n_users), rng.random(self.n_users)
+            visitors = np.flatnonzero(in_shop & (visit_draw < p_visit))
+            row = {"day": start + d, "in_shop": int(in_shop.sum()), "visitors": len(visitors),
+                   "returning": int(seen[visitors].sum())}
+            slates = np.asarray(policy(visitors, start + d)).reshape(len(visitors), -1)
+            k = slates.shape[1]
+            draws = rng.random((self.n_users, k, 2))[visitors]
+            noise = rng.standard_normal((self.n_users, k))[visitors]
+            p = self.probabilities(visitors[:, None], slates, np.arange(k)[None, :])
+            clicked = draws[..., 0] < p["p_click"]
+            # P(purchase | click) as one draw; the cart step in between plays no part here.
+            purchased = clicked & (draws[..., 1] < p["p_purchase_given_click"])
+            stars = self._draw_stars(visitors[:, None], slates, noise)
+            sat = SATISFACTION["click"] * clicked.sum(1) + SATISFACTION["star"] * ((stars - 3.0) * purchased).sum(1)
+            stays = stay_draw[visitors] < sigmoid(RETENTION["intercept"] + RETENTION["satisfaction"] * sat)
+            in_shop[visitors[~stays]] = False
+            seen[visitors] = True
+            row.update(
+                left=int((~stays).sum()),
+                clicks=int(clicked.sum()),
+                purchases=int(purchased.sum()),
+                gmv=float((purchased * self.price[slates]).sum()),
+                profit=float((purchased * self.margin[slates]).sum()),
+                ad_revenue=float((clicked * self.bid[slates]).sum()),
+                mean_stars=float(stars[purchased].mean()) if purchased.any() else np.nan,
+                satisfaction=float(sat.mean()) if len(sat) else np.nan,
+            )
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    # -- in-session intent (notebook 09) ------------------------------------------------------------
+
+    def next_intent(self, intent, slates, clicked) -> np.ndarray:
+        """The in-session intent after one more page, ``(n, n_categories)``.
+
+        intent: ``(n, n_categories)`` before the page (zeros when a session
+        starts); slates: ``(n, K)`` item ids shown on the page; clicked: ``(n, K)``
+        bools. Returns ``INTENT["decay"] x intent + INTENT["shift"] x`` (the page's
+        clicks in each category). Pass it as ``intent`` to ``probabilities`` to get
+        the true click probabilities on the next page.
+        """
+        slates, clicked = np.asarray(slates), np.asarray(clicked, dtype=np.float64)
+        n, k = slates.shape
+        counts = np.zeros((n, len(CATEGORIES)))
+        np.add.at(counts, (np.repeat(np.arange(n), k), self.category[slates].ravel()), clicked.ravel())
+        return INTENT["decay"] * np.asarray(intent, dtype=np.float64) + INTENT["shift"] * counts
+
+    def simulate_sessions(self, policy, n_sessions: int, n_pages: int = 5, seed: int = 0,
+                          day: int | None = None) -> pd.DataFrame:
+        """Sessions of ``n_pages`` pages under a policy that may react to the session's clicks.
+
+        policy: ``policy(user_ids, day, shown, clicked) -> slates (n, K)``, with
+        ``shown`` (n, t, K) the item ids of the t pages already shown in each
+        session (t = 0 on the first page) and ``clicked`` (n, t, K) bools.
+        Users arrive as in ``simulate``. On every page the true click probability
+        includes the intent the session's earlier clicks built (``next_intent``).
+        Common random numbers: one seed gives the same users and the same draws
+        for every (session, page, slot) whatever the policy (for equal K).
+
+        Returns one row per impression: session_id, page, position, user_id,
+        item_id, clicked, purchased, price (EUR), p_click (true, with the intent),
+        p_click_static (the same without intent: what a static model knows at
+        best) and p_purchase (true, with the intent).
+        """
+        day = int(self.params.get("n_days", 30)) if day is None else int(day)
+        rng = np.random.default_rng([seed, STREAMS["sessions"]])
+        users = self.sample_requests(int(n_sessions), day, rng)
+        n = len(users)
+        intent = np.zeros((n, len(CATEGORIES)))
+        shown = np.zeros((n, 0, 0), dtype=np.int64)
+        clicked = np.zeros((n, 0, 0), dtype=bool)
+        parts = []
+        for page in range(int(n_pages)):
+            slates = np.asarray(policy(users, day, shown, clicked))
+            if slates.ndim != 2 or slates.shape[0] != n:
+                raise ValueError(f"policy must return an (n_sessions, K) array of item ids, got shape {slates.shape}")
+            k = slates.shape[1]
+            draws = rng.random((n, k, 2))
+            pos = np.arange(k)[None, :]
+            p = self.probabilities(users[:, None], slates, pos, intent=intent)
+            static = self.probabilities(users[:, None], slates, pos)["p_click"]
+            click = draws[..., 0] < p["p_click"]
+            buy = click & (draws[..., 1] < p["p_purchase_given_click"])
+            parts.append(pd.DataFrame({
+                "session_id": np.repeat(np.arange(n), k), "page": page, "position": np.tile(np.arange(k), n),
+                "user_id": np.repeat(users, k), "item_id": slates.ravel(), "clicked": click.ravel(),
+                "purchased": buy.ravel(), "price": self.price[slates].ravel(), "p_click": p["p_click"].ravel(),
+                "p_click_static": static.ravel(), "p_purchase": p["p_purchase"].ravel(),
+            }))
+            intent = self.next_intent(intent, slates, click)
+            shown = np.concatenate([shown.reshape(n, page, k), slates[:, None, :]], axis=1)
+            clicked = np.concatenate([clicked.reshape(n, page, k), click[:, None, :]], axis=1)
+        out = pd.concat(parts, ignore_index=True)
+        return out.sort_values(["session_id", "page", "position"], kind="stable").reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------
@@ -594,7 +817,32 @@ def generate(n_users: int = 5000, n_items: int = 2000, n_days: int = 30, seed: i
     )
     truth = shop.impression_truth(impressions)
     events = _events(rng, impressions, items)
-    return ShopData(items, users, impressions, events, truth, truth_items, truth_users, params)
+    # Beyond one request: own random streams, so every table above stays as it was.
+    ads = _make_ads(np.random.default_rng([seed, STREAMS["ads"]]), items, truth_items)
+    ratings = _make_ratings(np.random.default_rng([seed, STREAMS["ratings"]]), shop, impressions)
+    return ShopData(items, users, impressions, events, truth, truth_items, truth_users, params, ads, ratings)
+
+
+def _make_ads(rng, items: pd.DataFrame, truth_items: pd.DataFrame) -> pd.DataFrame:
+    """Sponsored flags and cost-per-click bids (EUR, 0 when not sponsored), one row per item; see ``ADS``."""
+    a, n = ADS, len(items)
+    launched_in_log = items["launch_day"].to_numpy() >= 0
+    z = a["intercept"] + a["quality"] * truth_items["quality"].to_numpy() + a["late_launch"] * launched_in_log
+    sponsored = rng.random(n) < sigmoid(z)
+    median = np.array([c[2] for c in CATEGORIES])[pd.Categorical(items["category"], categories=CATEGORY_NAMES).codes]
+    bid = a["bid_scale"] * np.sqrt(median) * np.exp(a["bid_noise"] * rng.normal(size=n))
+    bid = np.maximum(np.round(bid, 2), a["min_bid"])
+    return pd.DataFrame({"item_id": items["item_id"].to_numpy(), "sponsored": sponsored,
+                         "bid": np.where(sponsored, bid, 0.0)})
+
+
+def _make_ratings(rng, shop: Shop, impressions: pd.DataFrame) -> pd.DataFrame:
+    """The stars each logged purchase received (one row per purchase, in impression order); see ``RATING``."""
+    bought = impressions[impressions["purchased"].to_numpy()]
+    stars = shop._draw_stars(bought["user_id"].to_numpy(), bought["item_id"].to_numpy(),
+                             rng.standard_normal(len(bought)))
+    return pd.DataFrame({"impression_id": bought["impression_id"].to_numpy(), "user_id": bought["user_id"].to_numpy(),
+                         "item_id": bought["item_id"].to_numpy(), "day": bought["day"].to_numpy(), "stars": stars})
 
 
 def _events(rng, impressions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
@@ -619,7 +867,7 @@ def _events(rng, impressions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame
                     "user_id": impressions["user_id"].to_numpy()[m],
                     "item_id": impressions["item_id"].to_numpy()[m],
                     "event_type": kind,
-                    "timestamp": (t + pd.to_timedelta(elapsed.round(3), unit="s")).to_numpy()[m],
+                    "timestamp": (t + pd.to_timedelta(elapsed.round(3), unit="s")).array[m],
                     "session_id": impressions["session_id"].to_numpy()[m],
                 }
             )
@@ -639,7 +887,7 @@ def _events(rng, impressions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame
 # ---------------------------------------------------------------------------
 
 # The per-impression truth is not saved: load_shop rebuilds it from the hidden parameters.
-TABLES = ["items", "users", "impressions", "events", "truth_items", "truth_users"]
+TABLES = ["items", "users", "impressions", "events", "truth_items", "truth_users", "ads", "ratings"]
 
 
 def save(data: ShopData, out: str | Path) -> list[Path]:
@@ -676,3 +924,166 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ---- Large logs in chunks (notebook 10) ----
+#
+# A log larger than memory, written one chunk at a time: chunk k is a fresh cohort of users in the
+# same world (the same catalogue, segment centres and behaviour model), simulated from its own
+# random stream ``np.random.default_rng([seed, LARGE_LOG_STREAM, k])``, so any chunk can be written
+# alone, in any order, on any machine, and comes out the same. Nothing here is shipped.
+
+#: Tag of the large log's random streams (the shop's own streams use 1 to 4, see ``STREAMS``).
+LARGE_LOG_STREAM = 10
+#: Session ids of chunk k are ``k * SESSION_STRIDE + (the session's number within the chunk)``.
+SESSION_STRIDE = 10_000_000
+#: Where ``write_large_log`` writes when given no folder (git-ignored, like every artifact).
+LARGE_LOG_PATH = Path(__file__).resolve().parent.parent / "artifacts" / "large_log"
+
+
+def _cohort(items, truth_items, params, n_users: int, rng: np.random.Generator) -> Shop:
+    """A ``Shop`` whose users are a new cohort of ``n_users`` drawn into an existing world.
+
+    ``_make_users`` draws fresh segment centres; each user's taste is moved onto the world's
+    centres (``params["segment_centres"]``), keeping the individual deviation, so the cohort
+    lives in the same world as the shipped shop's users.
+    """
+    n_days = int(params["n_days"])
+    users, truth_users, own_centres = _make_users(rng, n_users, n_days, items)
+    segment = pd.Categorical(users["segment"], categories=SEGMENT_NAMES).codes
+    taste_cols = [f"taste_{d}" for d in range(TASTE_DIM)]
+    shift = np.asarray(params["segment_centres"]) - own_centres
+    truth_users[taste_cols] = truth_users[taste_cols].to_numpy() + shift[segment]
+    return Shop(items, users, truth_items, truth_users, params)
+
+
+def _policy_slates(shop: Shop, user_ids, days, rng: np.random.Generator, k: int = SLATE_SIZE):
+    """Slates of the logging policy, as ``Shop.sample_slates`` draws them, for many requests fast.
+
+    The policy's distribution (``Shop.logging_probs``) depends on a request only through the
+    user's segment and the day, so it is computed once per (segment, day). Drawing items with
+    replacement and skipping repeats gives exactly the distribution of drawing them without
+    replacement slot by slot. Returns (slates, propensities), both (n, k), as ``sample_slates``.
+    """
+    user_ids, days = np.asarray(user_ids), np.asarray(days)
+    n = len(user_ids)
+    slates = np.empty((n, k), dtype=np.int64)
+    props = np.empty((n, k), dtype=np.float64)
+    group = shop.segment[user_ids] * (int(days.max()) + 1) + days
+    for g in np.unique(group):
+        rows = np.flatnonzero(group == g)
+        p = shop.logging_probs(user_ids[rows[:1]], days[rows[:1]])[0]
+        cdf = np.cumsum(p)
+        todo, n_draws = rows, 4 * k
+        while todo.size:
+            draws = np.searchsorted(cdf, rng.random((todo.size, n_draws)) * cdf[-1], side="right")
+            draws = np.minimum(draws, shop.n_items - 1)
+            order = np.argsort(draws, axis=1, kind="stable")
+            sorted_draws = np.take_along_axis(draws, order, axis=1)
+            first_sorted = np.ones_like(sorted_draws, dtype=bool)
+            first_sorted[:, 1:] = sorted_draws[:, 1:] != sorted_draws[:, :-1]
+            first = np.empty_like(first_sorted)
+            np.put_along_axis(first, order, first_sorted, axis=1)  # first time each item comes up
+            keep = first & (np.cumsum(first, axis=1) <= k)
+            done = keep.sum(axis=1) == k
+            slates[todo[done]] = draws[done][keep[done]].reshape(-1, k)
+            todo, n_draws = todo[~done], 2 * n_draws  # rare: fewer than k distinct items drawn
+        chosen = p[slates[rows]]
+        props[rows] = chosen / (1.0 - (np.cumsum(chosen, axis=1) - chosen))  # given the slots above
+    return slates, props
+
+
+def _write_chunk(k: int, out: str, world, users_per_chunk: int, seed: int) -> int:
+    """Simulate chunk ``k`` and write ``events/part-{k}.parquet`` and ``users/part-{k}.parquet``.
+
+    world: (items, truth_items, params) of the shop. Returns the chunk's number of events.
+    """
+    items, truth_items, params = world
+    rng = np.random.default_rng([seed, LARGE_LOG_STREAM, k])
+    shop = _cohort(items, truth_items, params, users_per_chunk, rng)
+    req = _make_requests(rng, shop, int(params["n_days"]))
+    if len(req) and req["session_id"].max() >= SESSION_STRIDE:
+        raise ValueError(f"chunk {k} has more than {SESSION_STRIDE:,} sessions: use fewer users per chunk")
+    users_req = req["user_id"].to_numpy()
+    slates, _ = _policy_slates(shop, users_req, req["day"].to_numpy(), rng)
+    draws = rng.random(slates.shape + (3,))
+    imp = shop._outcomes(users_req, slates, draws, req["request_id"].to_numpy())
+    n_slots = slates.shape[1]
+    imp["session_id"] = np.repeat(req["session_id"].to_numpy(), n_slots)
+    imp["timestamp"] = (START_DATE + pd.to_timedelta(np.repeat(req["t"].to_numpy(), n_slots), unit="s")).astype(
+        "datetime64[ms, UTC]"
+    )
+    events = _events(rng, imp, items)
+    first_user = k * users_per_chunk
+    events["user_id"] = (events["user_id"].to_numpy(np.int64) + first_user).astype(np.int32)
+    events["item_id"] = events["item_id"].astype(np.int32)
+    events["session_id"] = events["session_id"].to_numpy(np.int64) + k * SESSION_STRIDE
+    users = pd.DataFrame(
+        {
+            "user_id": (np.arange(users_per_chunk) + first_user).astype(np.int32),
+            "segment": pd.Categorical(np.array(SEGMENT_NAMES)[shop.segment], categories=SEGMENT_NAMES),
+        }
+    )
+    root = Path(out)
+    events.to_parquet(root / "events" / f"part-{k:05d}.parquet", index=False, compression="zstd")
+    users.to_parquet(root / "users" / f"part-{k:05d}.parquet", index=False, compression="zstd")
+    return len(events)
+
+
+def write_large_log(
+    data: ShopData,
+    out: str | Path = LARGE_LOG_PATH,
+    n_chunks: int = 6,
+    users_per_chunk: int = 2500,
+    seed: int = 42,
+    client=None,
+) -> dict:
+    """Write a large event log in chunks, as partitioned Parquet, with bounded memory.
+
+    data: the shop whose world (catalogue, segment centres, behaviour) the log lives in;
+        only ``items``, ``truth_items`` and ``params`` are used.
+    out: the folder; gets ``events/part-00000.parquet`` ... (one file per chunk, the columns
+        of ``ShopData.events``, session_id as int64), ``users/part-*.parquet`` (user_id,
+        segment) and ``manifest.json``. Part files of an earlier, larger log are removed.
+    n_chunks, users_per_chunk: chunk k holds the whole 30-day history of users
+        ``k * users_per_chunk`` to ``(k + 1) * users_per_chunk - 1``: about 135 events per
+        user, so the default (6 x 2,500 users) makes about 2 million events, 3 times the
+        shipped log; 800 chunks make about 270 million (notebook 10's full size).
+    seed: chunk k draws from ``np.random.default_rng([seed, LARGE_LOG_STREAM, k])`` only.
+    client: a ``dask.distributed.Client`` (or anything with ``scatter``, ``map`` and
+        ``gather``) writes the chunks on its workers in parallel; None writes them here,
+        one after the other. Either way one chunk at a time is held in a process's memory
+        and the files are identical.
+
+    Returns the manifest: path, n_chunks, users_per_chunk, seed, n_users, n_items and
+    rows (events) per chunk and in all.
+    """
+    n_chunks, users_per_chunk = int(n_chunks), int(users_per_chunk)
+    if n_chunks < 1 or users_per_chunk < 1:
+        raise ValueError(f"n_chunks and users_per_chunk must be positive, got {n_chunks} and {users_per_chunk}")
+    if n_chunks * users_per_chunk >= 2**31:
+        raise ValueError("at most 2**31 - 1 users in all (user ids are int32)")
+    root = Path(out)
+    for part in ("events", "users"):
+        (root / part).mkdir(parents=True, exist_ok=True)
+        for old in (root / part).glob("part-*.parquet"):
+            old.unlink()
+    world = (data.items, data.truth_items, data.params)
+    args = {"out": str(root), "users_per_chunk": users_per_chunk, "seed": int(seed)}
+    if client is None:
+        rows = [_write_chunk(k, world=world, **args) for k in range(n_chunks)]
+    else:
+        world = client.scatter(world, broadcast=True)
+        rows = client.gather(client.map(_write_chunk, range(n_chunks), world=world, pure=False, **args))
+    manifest = {
+        "path": str(root),
+        "n_chunks": n_chunks,
+        "users_per_chunk": users_per_chunk,
+        "seed": int(seed),
+        "n_users": n_chunks * users_per_chunk,
+        "n_items": len(data.items),
+        "rows": int(sum(rows)),
+        "rows_per_chunk": [int(r) for r in rows],
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest

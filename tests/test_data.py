@@ -395,3 +395,62 @@ def test_download_checksum_mismatch_leaves_no_file(tmp_path):
     dest.write_text("something else")
     with pytest.raises(ValueError, match="already exists with a different SHA-256"):
         data.download(src.as_uri(), dest, _sha(src))
+
+
+# ---- files that are not UTF-8 text CSV: the error names the file and what was expected ----
+
+
+def _not_text(tmp_path, name: str, payload: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(payload)
+    return path
+
+
+def test_binary_file_is_named_not_utf8(tmp_path):
+    path = _not_text(tmp_path, "events.csv", bytes(range(256)) * 8)
+    _expect(path, "rees46", "not UTF-8 text", "expected a UTF-8 text rees46 CSV")
+
+
+def test_latin1_text_says_resave_as_utf8(tmp_path):
+    text = FILES["rees46"].read_text().replace("electronics", "électronique")
+    path = _not_text(tmp_path, "events.csv", text.encode("latin-1"))
+    _expect(path, "rees46", "not UTF-8 text", "re-save it as UTF-8")
+
+
+@pytest.mark.parametrize("kind", ["zip", "gz"])
+def test_compressed_file_with_a_csv_name(tmp_path, kind):
+    import gzip
+    import zipfile
+
+    if kind == "zip":
+        path = tmp_path / "events.csv"
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("events.csv", FILES["rees46"].read_text())
+        _expect(path, "rees46", "is a zip archive, not CSV text", "rename it to end in .csv.zip")
+    else:
+        path = _not_text(tmp_path, "events.csv", gzip.compress(FILES["rees46"].read_bytes()))
+        _expect(path, "rees46", "is gzip-compressed, not CSV text", "rename it to end in .csv.gz")
+
+
+def test_gz_name_on_zip_content(tmp_path):
+    import zipfile
+
+    path = tmp_path / "events.csv.gz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("events.csv", FILES["rees46"].read_text())
+    _expect(path, "rees46", "is a zip archive", "its name ends in '.gz'", "rename it to end in .zip")
+
+
+def test_utf16_text(tmp_path):
+    path = _not_text(tmp_path, "events.csv", FILES["rees46"].read_text().encode("utf-16"))
+    _expect(path, "rees46", "UTF-16 text", "re-save it as UTF-8")
+
+
+def test_parquet_name_on_csv_content(tmp_path):
+    path = _not_text(tmp_path, "events.parquet", FILES["canonical"].read_bytes())
+    _expect(path, "canonical", "not a Parquet file", "expected a UTF-8 text canonical CSV")
+
+
+def test_plain_text_with_a_gz_name(tmp_path):
+    path = _not_text(tmp_path, "events.csv.gz", FILES["rees46"].read_bytes())
+    _expect(path, "rees46", "its name ends in '.gz' but it is not .gz data", "rename it to end in .csv")

@@ -7,8 +7,10 @@ Usage::
 
 Each notebook runs in a fresh ``python3`` kernel with its own folder as the working
 directory, as a learner runs it. Outputs are written back and volatile metadata is
-stripped (execution timestamps, kernel version details, execution counts renumbered),
-so re-running an unchanged notebook gives a minimal diff. A cell that raises stops
+stripped (execution timestamps, execution counts renumbered), so re-running an unchanged
+notebook gives a minimal diff. The notebook metadata is what JupyterLab itself writes when
+a learner opens and saves the notebook (``KERNELSPEC``, the kernel's ``language_info``
+with its Python version, the saved widget state), so saving it in JupyterLab changes nothing. A cell that raises stops
 everything with a non-zero exit status naming the notebook and the cell; the notebook
 on disk is then left as it was.
 """
@@ -30,8 +32,11 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 #: Seconds one cell may run before the execution is declared stuck.
 CELL_TIMEOUT = 900
-#: Kernel every notebook declares (see tests/test_notebooks_stored.py).
+#: Kernel every notebook declares (see tests/test_notebooks_stored.py): ipykernel's own
+#: ``python3`` spec, which exists wherever Jupyter does (a venv, Colab, Binder), with the
+#: display name JupyterLab writes. ``make kernel`` registers the course's named kernel as an extra.
 KERNEL_NAME = "python3"
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": KERNEL_NAME}
 #: Saved widget state above this size (bytes) is dropped: it is noise in diffs.
 MAX_WIDGET_STATE = 200_000
 #: Cell metadata keys written by execution tools that change on every run.
@@ -88,13 +93,10 @@ def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cell.execution_count = None
     md = nb.metadata
     md.pop("papermill", None)
-    lang = md.get("language_info")
-    if isinstance(lang, dict):
-        lang.pop("version", None)
     widgets = md.get("widgets")
     if widgets is not None and len(json.dumps(widgets)) > MAX_WIDGET_STATE:
         md.pop("widgets")
-    md["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Python 3", "language": "python"}
+    md["kernelspec"] = dict(KERNELSPEC)
     return nb
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.checks import ExerciseError, attempted, expect, expect_close, passed
+from course_lib.checks import ExerciseError, attempted, check_choice, expect, expect_close, passed
 
 
 def check_velocity_update(velocity_update) -> None:
@@ -24,44 +24,88 @@ def check_velocity_update(velocity_update) -> None:
            "the cognitive term is missing (or always zero): pull towards each particle's own best, pbest - x.")
     expect(not np.allclose(answer, w * v + c1 * r1 * (x - pbest) + c2 * r2 * (x - gbest)), "5.1",
            "the pulls point the wrong way: a particle moves towards a best, so use pbest - x and gbest - x.")
+    expect(not np.allclose(answer, w * v + c1 * r2 * (pbest - x) + c2 * r1 * (gbest - x)), "5.1",
+           "r1 and r2 are swapped: r1 scales the pull to the own best (c1), r2 the pull to the leader (c2).")
     expect_close(answer, expected, "5.1", "the new velocities")
-    passed("5.1", "inertia + a random pull to the own best + a random pull to the swarm's best.")
+    passed("5.1", "inertia + a random pull to the own best + a random pull to the leader's best.")
 
 
-def check_gmv_fitness(answer, cs) -> None:
-    """Exercise 5.2: the scalarised objective (optimize.SCALAR_TERMS) of the GMV ranking (1, 1, 1, 0, 0)."""
-    from course_lib import optimize, ranking
+def check_gmv_fitness(gmv_fitness, cs) -> None:
+    """Exercise 5.2: ``gmv_fitness(cs)``, the fitness (tuning.SCALAR_TERMS) of the GMV ranking (1, 1, 1, 0, 0).
 
-    if not attempted(answer, "5.2"):
+    The function is run on ``cs`` and on half of its users, so a typed-in number does not pass.
+    """
+    from course_lib import ranking, tuning
+
+    first = gmv_fitness(cs)
+    if not attempted(first, "5.2"):
         return
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        raise ExerciseError(f"Exercise 5.2: return one number (a float), got {type(answer).__name__}") from None
-    values = ranking.evaluate(cs, np.array([1.0, 1.0, 1.0, 0.0, 0.0]))
-    refs = optimize.scalar_refs(cs, optimize.SCALAR_TERMS)
-    raw = sum(coef * values[name] for name, coef in optimize.SCALAR_TERMS.items())
-    expect(not np.isclose(value, raw, rtol=1e-6), "5.2",
-           "divide each term by the CTR ranking's value first, so euros and clicks become comparable.")
-    expected = sum(coef * values[name] / refs[name] for name, coef in optimize.SCALAR_TERMS.items())
-    expect_close(value, expected, "5.2", "the scalarised value of the GMV ranking", rtol=1e-6)
-    passed("5.2", f"{expected:.3f}, against {sum(optimize.SCALAR_TERMS.values()):.1f} for the CTR ranking.")
+    for sub in (cs, cs.take(np.arange(cs.n_users // 2))):
+        answer = first if sub is cs else gmv_fitness(sub)
+        try:
+            value = float(answer)
+        except (TypeError, ValueError):
+            raise ExerciseError(f"Exercise 5.2: return one number (a float), got {type(answer).__name__}") from None
+        values = ranking.evaluate(sub, np.array([1.0, 1.0, 1.0, 0.0, 0.0]))
+        refs = tuning.scalar_refs(sub, tuning.SCALAR_TERMS)
+        raw = sum(coef * values[name] for name, coef in tuning.SCALAR_TERMS.items())
+        expect(not np.isclose(value, raw, rtol=1e-6), "5.2",
+               "divide each term by the CTR ranking's value first, so euros and clicks become comparable.")
+        unweighted = sum(values[name] / refs[name] for name in tuning.SCALAR_TERMS)
+        expect(not np.isclose(value, unweighted, rtol=1e-6), "5.2",
+               "multiply each ratio by its coefficient in terms (1.0, 0.5, 0.5) before adding.")
+        expected = sum(coef * values[name] / refs[name] for name, coef in tuning.SCALAR_TERMS.items())
+        expect_close(value, expected, "5.2", f"the fitness of the GMV ranking on {sub.n_users} users", rtol=1e-6)
+    passed("5.2", f"{float(first):.3f}, against {sum(tuning.SCALAR_TERMS.values()):.1f} for the CTR ranking.")
+
+
+def check_global_best_prediction(answer, global_best_fitness, best_found: float) -> None:
+    """Exercise 5.3: how many global-best seeds end within 1% of the best found (a: 5, b: 3-4, c: 0-2)."""
+    n_ok = int(np.sum(np.asarray(global_best_fitness, dtype=float) >= 0.99 * best_found))
+    n = len(global_best_fitness)
+    right = "a" if n_ok == n else "b" if n_ok >= n - 2 else "c"
+    said = f"{n_ok} of {n} global-best seeds ended within 1% of the best found."
+    options = {
+        "a": (right == "a", f"{said} " + ("The fitness is smooth enough here." if right == "a" else
+              "A smooth-looking average still has several peaks near the top, and a global-best swarm commits early.")),
+        "b": (right == "b", f"{said} " + ("Most seeds find the top; the others settle on a lower peak."
+              if right == "b" else "Look at the strip plot below: the count is not three or four.")),
+        "c": (right == "c", f"{said} " + ("The swarm nearly always commits too early." if right == "c" else
+              "Stalling is common but not the rule: most seeds do find the top.")),
+    }
+    check_choice("5.3", answer, options)
+
+
+def check_stall_reading(answer) -> None:
+    """Exercise 5.4: why some global-best PSO runs end lower (multiple choice)."""
+    check_choice("5.4", answer, {
+        "a": (False, "every method and seed is scored on the same 500 users, so users cannot separate seeds."),
+        "b": (True, "premature convergence: one leader for everyone, so the swarm commits to the first good peak."),
+        "c": (False, "the ring PSO reaches the top with the same 500 evaluations, so the budget is enough."),
+        "d": (False, "the best weights sit on the walls (zeros) for the successful runs too; the walls are not the trap."),
+    })
 
 
 def check_retuned_weights(answer, cs, terms: dict) -> None:
-    """Exercise 5.3: PSO-tuned weights (5,) for ``terms``, within 1% of the dense-grid optimum on ``cs``."""
-    from course_lib import optimize, ranking
+    """Exercise 5.5: PSO-tuned weights (5,) for ``terms``, within 1% of the best of the grid and a reference PSO."""
+    from pymoo.util.ref_dirs import get_reference_directions
 
-    if not attempted(answer, "5.3"):
+    from course_lib import pso, tuning
+
+    if not attempted(answer, "5.5"):
         return
     w = np.asarray(answer, dtype=float).ravel()
-    expect(w.shape == (5,), "5.3", f"return the 5 fusion weights, got shape {w.shape}")
-    expect(bool(np.all(w >= 0)) and w.sum() > 0, "5.3", "weights must be non-negative with a positive sum.")
-    refs = optimize.scalar_refs(cs, terms)
-    grid = optimize.simplex_grid(10)
-    grid_best = optimize.scalarise(ranking.evaluate_population(cs, grid), terms, refs).max()
-    value = optimize.scalarise(ranking.evaluate_population(cs, optimize.to_simplex(w)[None, :]), terms, refs)[0]
-    expect(value >= 0.99 * grid_best, "5.3",
-           f"your weights score {value:.4f} on the new objective, more than 1% below the grid optimum "
-           f"{grid_best:.4f}: check that f uses the new terms (not the old ones) and that you return PSO's best x.")
-    passed("5.3", f"{value:.4f} vs the grid's {grid_best:.4f} ({value / grid_best - 1:+.2%}); weights {np.round(optimize.to_simplex(w), 2)}.")
+    expect(w.shape == (5,), "5.5", f"return the 5 fusion weights, got shape {w.shape}")
+    expect(bool(np.all(w >= 0)) and w.sum() > 0, "5.5", "weights must be non-negative with a positive sum.")
+    f = tuning.scalar_objective(cs, terms)
+    grid_best = -f(get_reference_directions("das-dennis", 5, n_partitions=10)).min()
+    pso_best = -min(pso.pso(f, np.zeros(5), np.ones(5), n_iters=24, seed=s).f for s in range(2))
+    target = max(grid_best, pso_best)
+    value = -f(w[None, :])[0]
+    old = -tuning.scalar_objective(cs, tuning.SCALAR_TERMS)(w[None, :])[0]
+    expect(value >= 0.99 * target, "5.5",
+           f"your weights score {value:.4f} on the new fitness, more than 1% below {target:.4f} (the best of the grid "
+           f"and a reference PSO): check that f uses new_terms (not SCALAR_TERMS) and that you return the best x"
+           + (" (these weights look tuned for the old terms)." if old >= 0.99 * -tuning.scalar_objective(
+               cs, tuning.SCALAR_TERMS)(get_reference_directions("das-dennis", 5, n_partitions=10)).min() else "."))
+    passed("5.5", f"{value:.4f} vs {target:.4f} ({value / target - 1:+.2%}); weights {np.round(tuning.to_simplex(w), 2)}.")
