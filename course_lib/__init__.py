@@ -1,8 +1,9 @@
 """Multi-objective recommendation, hands-on: the course helpers.
 
 Importing course_lib is cheap and never imports TensorFlow: the deciding wing
-(metrics, ranking, optimize) stays fast and usable without it. Import the
-learning wing explicitly: ``from course_lib import features, models``.
+(metrics, fusion, ranking, optimize) stays fast and usable without it. The Keras
+code is exported from notebooks 02 and 03b; import it explicitly:
+``from course_lib import encoders, multitask``.
 """
 
 from course_lib.record import read_records, record

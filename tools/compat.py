@@ -50,7 +50,7 @@ COLAB = {"numpy": "2.0.2", "pandas": "2.2.2", "pyarrow": "18.1.0", "matplotlib":
 REPOSITORY_TESTS = {"test_notebooks_stored.py", "test_editions.py", "test_prose.py", "test_export.py",
                     "test_launch.py", "test_site.py", "test_browser.py"}
 TF_IMPORT = re.compile(
-    r"^\s*(import (keras|tensorflow)\b|from (keras|tensorflow)\b|from course_lib(\.(features|models)\b| import [^\n]*\b(features|models)\b))",
+    r"^\s*(import (keras|tensorflow)\b|from (keras|tensorflow)\b|from course_lib(\.(encoders|multitask)\b| import [^\n]*\b(encoders|multitask)\b))",
     re.M,
 )
 ARTIFACT_LOAD = re.compile(r"\bartifacts\.load\w*\(")
