@@ -164,11 +164,11 @@ def clock(minutes: int) -> str:
 
 
 def schedule(rows: list[tuple[str, str, int]]) -> tuple[list[str], int]:
-    """The day from 09:00: sessions in order, a coffee break every ~100 minutes, lunch after ~3 hours."""
+    """The day from 09:00: sessions in order, a break before two hours pass without one, lunch after ~3 hours."""
     lines = ["| start | end | session | minutes |", "|---|---|---|---:|"]
     t, since_break, lunch_done, total = 0, 0, False, 0
     for num, title, minutes in rows:
-        if since_break >= 90 or (not lunch_done and t >= 170):
+        if since_break >= 90 or since_break + minutes > 120 or (not lunch_done and t >= 170):
             pause = 60 if (not lunch_done and t >= 170) else 15
             lunch_done = lunch_done or pause == 60
             lines.append(f"| {clock(t)} | {clock(t + pause)} | {'lunch' if pause == 60 else 'break'} | {pause} |")
