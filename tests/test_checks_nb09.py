@@ -57,3 +57,10 @@ def test_launch_memo(capsys):
     _raises(nb09.check_launch_memo, "b", regret, ope, 5.54, hint="ceiling")
     nb09.check_launch_memo("a", regret, ope, 5.0)
     assert "✅" in capsys.readouterr().out
+
+
+def test_gain_by_page_peaking_late(capsys):
+    gains = pd.Series([0.0, 0.26, 0.57, 0.61, 0.35])
+    nb09.check_gain_by_page("c", gains)
+    assert "✅" in capsys.readouterr().out
+    _raises(nb09.check_gain_by_page, "b", gains, hint="not it")
