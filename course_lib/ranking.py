@@ -466,25 +466,3 @@ def evaluate_scores(cs: CandidateSet, scores, k: int = 10, truth: bool = False) 
         raise ValueError(f"scores must have shape {cs.item_ids.shape}, got {s.shape}")
     row = evaluate_columns(cs, metrics.top_k_indices(s, k), truth)[0]
     return dict(zip(OBJECTIVES, row.tolist(), strict=True))
-
-
-def evaluate_per_user(cs: CandidateSet, weights, k: int = 10, truth: bool = False) -> dict[str, np.ndarray]:
-    """Per-user objectives of one weight vector (for bootstrap intervals), each ``(n_users,)``.
-
-    Keys: the ``OBJECTIVES`` except coverage (a property of all lists together).
-    NDCG is NaN for users without a positive gain.
-    """
-    cols = top_k_columns(cs, normalise_weights(weights)[None, :], k)[0]
-    table, slot_w, _ = _value_table(cs, cols.shape[1], truth)
-    flat = cols + np.arange(cs.n_users)[:, None] * cs.n_candidates
-    per = (table[:, flat] * slot_w[:, None, :]).sum(axis=-1).T  # (n_users, 6)
-    ideal = metrics.ideal_dcg_at_k(cs.gains, cols.shape[1])
-    return {
-        "ndcg": np.where(ideal > 0, per[:, 5], np.nan),
-        "clicks": per[:, 0],
-        "purchases": per[:, 1],
-        "gmv": per[:, 2],
-        "profit": per[:, 3],
-        "diversity": metrics.intra_list_diversity(categories=cs.category.ravel()[flat]),
-        "novelty": per[:, 4],
-    }

@@ -258,16 +258,6 @@ def test_evaluate_population_rows_equal_single_evaluations_across_chunks(small, 
     assert ranking.evaluate_columns(cs, np.zeros((0, cs.n_users, 10), dtype=int)).shape == (0, 8)
 
 
-def test_evaluate_per_user_means_match_evaluate(small):
-    _, _, cs = small
-    w = np.array([0.3, 0.3, 0.2, 0.1, 0.1])
-    per = ranking.evaluate_per_user(cs, w, truth=True)
-    overall = ranking.evaluate(cs, w, truth=True)
-    for name, values in per.items():
-        assert values.shape == (cs.n_users,)
-        assert np.nanmean(values) == pytest.approx(overall[name], rel=1e-9), name
-
-
 def test_truth_changes_values_not_rankings(small):
     _, _, cs = small
     pred, true = ranking.evaluate(cs, ranking.PRESETS["gmv"]), ranking.evaluate(cs, ranking.PRESETS["gmv"], truth=True)
