@@ -6,8 +6,8 @@ code is exported from notebooks 02 and 03b; import it explicitly:
 ``from course_lib import encoders, multitask``.
 """
 
-from course_lib.record import read_records, record
+from course_lib.record import record
 from course_lib.setup import setup
 
-__all__ = ["read_records", "record", "setup"]
+__all__ = ["record", "setup"]
 __version__ = "0.1.0"

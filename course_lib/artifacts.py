@@ -1,8 +1,9 @@
 """The artifact cache: what one notebook computes and later notebooks read, and when it is stale.
 
-Notebook 02 writes each user's candidates, 03a the baselines' scores, 03b the multi-task model's predictions for them,
-05 and 06 their tuned fusion weights. Each artifact is a folder under ``artifacts/``
-(git-ignored) with its tables (Parquet) or values (JSON) and one ``sidecar.json``.
+Notebook 02 writes each user's candidates, 03a the baselines' scores, 03b the chosen multi-task network's
+weights, 03c its predictions for the candidates, 05 and 06 their tuned fusion weights. Each artifact is a folder
+under ``artifacts/`` (git-ignored) with its tables (Parquet), values (JSON) or arrays (a NumPy ``.npz``, read
+without pickle) and one ``sidecar.json``.
 
 **One staleness rule.** An artifact is current when its sidecar matches
 - the dataset's checksum (the shop it was computed on),
@@ -22,6 +23,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from course_lib.data import ARTIFACTS, load_shop
@@ -35,14 +37,15 @@ EXERCISE_TAG = "exercise"
 PRODUCERS = {
     "candidates": "02_encoders.ipynb",
     "baselines": "03a_practitioner_baseline.ipynb",
-    "predictions": "03b_multi_task_model.ipynb",
+    "multitask_model": "03b_multi_task_model.ipynb",
+    "predictions": "03c_judging_the_network.ipynb",
     "tuned_weights_05": "05_pso_tuning.ipynb",
     "tuned_weights_06": "06_ga_nsga2_tuning.ipynb",
 }
 _REBUILDING = "COURSE_LIB_REBUILDING"
 
 
-def dataset_checksum(data: ShopData) -> str:
+def _dataset_checksum(data: ShopData) -> str:
     """A SHA-256 fingerprint of a shop's tables (params, items, users, impressions' ids and labels)."""
     h = hashlib.sha256(json.dumps(data.params, sort_keys=True, default=str).encode())
     cols = {
@@ -55,7 +58,7 @@ def dataset_checksum(data: ShopData) -> str:
     return h.hexdigest()
 
 
-def recipe(notebook: str) -> str:
+def _recipe(notebook: str) -> str:
     """SHA-256 of the code cells of ``notebooks/<notebook>``, exercise cells left out."""
     nb = json.loads((NOTEBOOKS / notebook).read_text(encoding="utf-8"))
     h = hashlib.sha256()
@@ -76,7 +79,7 @@ def _expected(name: str, data: ShopData, depends_on: tuple[str, ...], root: Path
     for dep in depends_on:
         side = _folder(dep, root) / SIDECAR
         deps[dep] = hashlib.sha256(side.read_bytes()).hexdigest() if side.exists() else None
-    return {"dataset": dataset_checksum(data), "recipe": recipe(PRODUCERS[name]), "depends_on": deps}
+    return {"dataset": _dataset_checksum(data), "recipe": _recipe(PRODUCERS[name]), "depends_on": deps}
 
 
 def stale_reason(name: str, data: ShopData | None = None, root: Path | None = None) -> str | None:
@@ -104,7 +107,8 @@ def stale_reason(name: str, data: ShopData | None = None, root: Path | None = No
 
 def save(name: str, data: ShopData, depends_on: tuple[str, ...] = (), root: Path | None = None,
          **parts: pd.DataFrame | dict | list) -> Path:
-    """Store artifact ``name``: each DataFrame part as ``<part>.parquet``, each dict/list as ``<part>.json``.
+    """Store artifact ``name``: each DataFrame part as ``<part>.parquet``, each list of NumPy arrays (a
+    model's weights) as ``<part>.npz``, each other dict/list as ``<part>.json``.
 
     Call it from the producing notebook (``PRODUCERS[name]``) with the shop the artifact was
     computed on and the artifacts it read (``depends_on``). Returns the artifact's folder.
@@ -116,6 +120,9 @@ def save(name: str, data: ShopData, depends_on: tuple[str, ...] = (), root: Path
         if isinstance(value, pd.DataFrame):
             value.to_parquet(folder / f"{part}.parquet", index=False)
             files.append(f"{part}.parquet")
+        elif isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
+            np.savez(folder / f"{part}.npz", *value)
+            files.append(f"{part}.npz")
         elif isinstance(value, dict | list):
             (folder / f"{part}.json").write_text(json.dumps(value, indent=1, sort_keys=True))
             files.append(f"{part}.json")
@@ -149,7 +156,7 @@ def rebuild(name: str) -> None:
 
 
 def load(name: str, part: str, data: ShopData | None = None, root: Path | None = None):
-    """Part ``part`` of artifact ``name`` (a DataFrame or the stored JSON), rebuilt first if stale.
+    """Part ``part`` of artifact ``name`` (a DataFrame, the stored JSON, or a list of arrays), rebuilt first if stale.
 
     Example: ``artifacts.load("predictions", "valid")``. No TensorFlow is imported here.
     """
@@ -166,5 +173,8 @@ def load(name: str, part: str, data: ShopData | None = None, root: Path | None =
         return pd.read_parquet(folder / f"{part}.parquet")
     if (folder / f"{part}.json").exists():
         return json.loads((folder / f"{part}.json").read_text())
+    if (folder / f"{part}.npz").exists():
+        with np.load(folder / f"{part}.npz", allow_pickle=False) as arrays:
+            return [arrays[f"arr_{k}"] for k in range(len(arrays.files))]
     stored = json.loads((folder / SIDECAR).read_text())["files"]
     raise KeyError(f"artifact {name!r} has no part {part!r}; it has {stored}")

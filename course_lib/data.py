@@ -3,11 +3,12 @@
 - The shop: ``load_shop`` (checksums verified), ``WINDOWS``, ``split_by_time``,
   ``impression_table`` (the labelled table later notebooks train on).
 - Real logs: the canonical event schema (``CANONICAL_COLUMNS``, ``EVENT_TYPES``,
-  ``validate_events``), ``load_events(path, fmt)`` for canonical, REES46, Taobao
-  and RetailRocket files (``EVENT_MAPS`` says how their event types map), and
-  ``download`` for fetching a public file with a known SHA-256.
-- The data card's figures: ``shop_realism``, ``objective_conflict``, and the
-  shipped REES46-format sample (``shop_to_rees46``, ``write_samples``).
+  ``validate_events``) and ``load_events(path, fmt)`` for canonical, REES46, Taobao
+  and RetailRocket files (``EVENT_MAPS`` says how their event types map).
+- ``head_items``: the most-clicked share of the catalogue (the long tail is the rest).
+
+The shipped files are written by tools/ (``REGENERATE``, ``REGENERATE_SAMPLES``); the data
+card's figures by tools/shop_card.py; a public log is fetched with tools/download.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import lzma
+import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +29,15 @@ from course_lib import shop as _shop
 #: The repository's datasets folder (works from a clone or an editable install).
 DATASETS = Path(__file__).resolve().parent.parent / "datasets"
 SHOP_PATH = DATASETS / "shop"
-#: Trained models, candidate sets and predictions (git-ignored; rebuilt when missing).
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-REGENERATE = "python -m course_lib.shop --seed 42 --out datasets/shop"
+#: Trained models, candidate sets and predictions (git-ignored; rebuilt when missing). The environment
+#: variable COURSE_ARTIFACTS points elsewhere (tools/compat.py runs on a copy, so that results computed
+#: at the lowest allowed versions never replace the main environment's).
+ARTIFACTS = Path(os.environ.get("COURSE_ARTIFACTS") or Path(__file__).resolve().parent.parent / "artifacts")
+REGENERATE = "python tools/make_shop.py --seed 42 --out datasets/shop"
 #: Small real-format samples (synthetic, derived from the shop) for the real-log sections.
 SAMPLES_PATH = DATASETS / "samples"
 REES46_SAMPLE = SAMPLES_PATH / "rees46_sample.csv.gz"
-REGENERATE_SAMPLES = "python -m course_lib.data --samples datasets/samples"
+REGENERATE_SAMPLES = "python tools/samples.py --out datasets/samples"
 
 #: The course's time windows over the 30-day shop, as [first_day, end_day).
 #: Train on the first three weeks, tune on the next four days, test on the last five.
@@ -65,6 +69,15 @@ def verify_checksums(path: str | Path = SHOP_PATH, regenerate: str | None = None
             )
 
 
+def sha256_of(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def load_shop(path: str | Path = SHOP_PATH, verify: bool = True) -> _shop.ShopData:
     """Load the shipped shop (Parquet) after verifying its SHA-256 checksums.
 
@@ -83,9 +96,6 @@ def load_shop(path: str | Path = SHOP_PATH, verify: bool = True) -> _shop.ShopDa
 # ---------------------------------------------------------------------------
 # Time windows and the labelled impression table
 # ---------------------------------------------------------------------------
-
-#: The order of the windows in ``WINDOWS``: categories of the ``window`` column.
-WINDOW_NAMES = list(WINDOWS)
 
 
 def _check_windows(windows: dict) -> list[tuple[str, object, object]]:
@@ -110,7 +120,7 @@ def _check_windows(windows: dict) -> list[tuple[str, object, object]]:
     return spans
 
 
-def window_of(values, windows: dict = WINDOWS) -> pd.Categorical:
+def _window_of(values, windows: dict = WINDOWS) -> pd.Categorical:
     """Name of the window each value falls in, as a Categorical (NaN outside every window).
 
     values: (n,) days (ints) or timestamps, compared with the [start, end) bounds of ``windows``.
@@ -141,9 +151,9 @@ def split_by_time(df: pd.DataFrame, windows: dict = WINDOWS, day_col: str = "day
     return {name: df[(col >= start) & (col < end)] for name, start, end in spans}
 
 
-USER_FEATURES = ["segment", "region", "device", "signup_day"]
-ITEM_FEATURES = ["category", "brand", "price", "margin_rate", "launch_day"]
-LABELS = ["clicked", "carted", "purchased"]
+_USER_FEATURES = ["segment", "region", "device", "signup_day"]
+_ITEM_FEATURES = ["category", "brand", "price", "margin_rate", "launch_day"]
+_LABELS = ["clicked", "carted", "purchased"]
 
 
 def impression_table(data: _shop.ShopData, with_truth: bool = False, windows: dict = WINDOWS) -> pd.DataFrame:
@@ -163,12 +173,12 @@ def impression_table(data: _shop.ShopData, with_truth: bool = False, windows: di
     impressions' order (by time); about 40 MB for the shipped shop.
     """
     imp = data.impressions
-    users = data.users.set_index("user_id").loc[imp["user_id"].to_numpy(), USER_FEATURES].reset_index(drop=True)
-    items = data.items.set_index("item_id").loc[imp["item_id"].to_numpy(), ITEM_FEATURES].reset_index(drop=True)
+    users = data.users.set_index("user_id").loc[imp["user_id"].to_numpy(), _USER_FEATURES].reset_index(drop=True)
+    items = data.items.set_index("item_id").loc[imp["item_id"].to_numpy(), _ITEM_FEATURES].reset_index(drop=True)
     front = ["impression_id", "request_id", "session_id", "user_id", "item_id", "timestamp", "day"]
     table = imp[front].reset_index(drop=True)
-    table["window"] = window_of(table["day"], windows)
-    rest = imp[["position", "propensity", *LABELS]].reset_index(drop=True)
+    table["window"] = _window_of(table["day"], windows)
+    rest = imp[["position", "propensity", *_LABELS]].reset_index(drop=True)
     table = pd.concat([table, rest, users, items], axis=1)
     table["brand"] = pd.Categorical(table["brand"], categories=sorted(data.items["brand"].unique()))
     if with_truth:
@@ -581,70 +591,7 @@ def _drop_null_ids(df: pd.DataFrame, user_col: str, item_col: str, dropped: dict
 
 
 # ---------------------------------------------------------------------------
-# Downloading a public dataset (never called by the course itself)
-# ---------------------------------------------------------------------------
-
-
-def sha256_of(path: str | Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def download(url: str, dest: str | Path, sha256: str) -> Path:
-    """Download ``url`` to ``dest`` and verify its SHA-256; return ``dest``.
-
-    The file is written to a temporary ``.part`` file next to ``dest`` and
-    renamed only when its checksum matches, so a failed or corrupted download
-    never leaves a partial file behind. If ``dest`` already exists with the
-    right checksum, nothing is downloaded. Accepts https://, http:// and file://
-    URLs. The course never calls this: it is for learners fetching a public log
-    (REES46, Taobao, RetailRocket) whose SHA-256 they know.
-    """
-    import os
-    import tempfile
-    import urllib.parse
-    import urllib.request
-
-    sha256 = str(sha256).lower()
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        raise ValueError(f"sha256 must be 64 hex digits, got {sha256!r}")
-    scheme = urllib.parse.urlparse(url).scheme
-    if scheme not in ("https", "http", "file"):
-        raise ValueError(f"url must start with https://, http:// or file://, got {url!r}")
-    dest = Path(dest)
-    if dest.exists():
-        actual = sha256_of(dest)
-        if actual == sha256:
-            print(f"{dest} is already here and verified")
-            return dest
-        raise ValueError(f"{dest} already exists with a different SHA-256 ({actual[:12]}..., expected "
-                         f"{sha256[:12]}...); delete it to download it again")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        h = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            for chunk in iter(lambda: response.read(1 << 20), b""):
-                h.update(chunk)
-                out.write(chunk)
-        actual = h.hexdigest()
-        if actual != sha256:
-            raise ValueError(f"{dest}: the download from {url} has SHA-256 {actual}, expected {sha256}; "
-                             "the file was not saved (check the URL and the checksum)")
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    print(f"downloaded {url} to {dest} (SHA-256 verified)")
-    return dest
-
-
-# ---------------------------------------------------------------------------
-# The data card's figures (computed, never typed in by hand)
+# The head of the catalogue
 # ---------------------------------------------------------------------------
 
 
@@ -665,165 +612,3 @@ def head_items(impressions: pd.DataFrame, n_items: int, share: float = 0.2) -> n
     )
     order = np.lexsort((np.arange(n_items), -clicks))
     return np.sort(order[: int(np.ceil(share * n_items))])
-
-
-def shop_realism(data: _shop.ShopData, n_pairs: int = 200_000, seed: int = 0) -> dict[str, float]:
-    """The realism figures of the data card, from the logged impressions and the truth.
-
-    ctr: clicks per impression. purchase_rate_per_click, cart_rate_per_click.
-    oracle_auc: ROC AUC of the true P(click) against the logged clicks (the
-    ceiling of any click model). coarse_auc: the same with the true taste
-    replaced by its segment x category part (``Shop.taste(coarse=True)``), a
-    ceiling for models that know only coarse features. individual_taste_share:
-    on ``n_pairs`` random (user, item) pairs, the share of taste variance not
-    explained by the segment x category means.
-    """
-    from sklearn.metrics import roc_auc_score
-
-    imp, shop = data.impressions, data.shop
-    truth = data.truth.set_index("impression_id").loc[imp["impression_id"].to_numpy()]
-    coarse = shop.probabilities(imp["user_id"].to_numpy(), imp["item_id"].to_numpy(), imp["position"].to_numpy(),
-                                coarse=True)["p_click"]
-    rng = np.random.default_rng(seed)
-    users = rng.integers(shop.n_users, size=n_pairs)
-    items = rng.integers(shop.n_items, size=n_pairs)
-    taste = pd.Series(shop.taste(users, items))
-    group_mean = taste.groupby(shop.segment[users] * 100 + shop.category[items]).transform("mean")
-    clicks = int(imp["clicked"].sum())
-    return {
-        "ctr": float(imp["clicked"].mean()),
-        "cart_rate_per_click": float(imp["carted"].sum() / clicks),
-        "purchase_rate_per_click": float(imp["purchased"].sum() / clicks),
-        "oracle_auc": float(roc_auc_score(imp["clicked"], truth["p_click"])),
-        "coarse_auc": float(roc_auc_score(imp["clicked"], coarse)),
-        "individual_taste_share": float(((taste - group_mean) ** 2).mean() / taste.var(ddof=0)),
-    }
-
-
-def objective_conflict(data: _shop.ShopData, n_users: int = 2000, n_candidates: int = 100, k: int = 10,
-                       day: int = 25, seed: int = 0) -> pd.DataFrame:
-    """What ranking for one objective costs the others, from the true behaviour model.
-
-    ``n_users`` random users each get ``n_candidates`` random items launched on
-    or before ``day``; each ranking puts its top ``k`` in slots 0..k-1 and the
-    shop gives the exact expected outcomes (examination (1 + slot) ** -0.7).
-    Rankings: random; by true P(click) ("ctr"); by true P(purchase)
-    ("purchases"); by expected GMV p_purchase x price ("gmv"); by expected
-    profit p_purchase x margin ("profit"); long-tail items (outside the
-    train-window head, see ``head_items``) first, each group by true P(click)
-    ("long_tail_first"). Returns one row per ranking with the mean per request
-    of clicks, purchases, gmv (EUR), profit (EUR), plus tail_share (share of
-    shown items in the long tail) and mean_price (EUR).
-    """
-    shop = data.shop
-    rng = np.random.default_rng(seed)
-    users = rng.choice(shop.n_users, size=n_users, replace=False)
-    launched = np.flatnonzero(shop.launch_day <= day)
-    cand = np.stack([rng.choice(launched, size=n_candidates, replace=False) for _ in range(n_users)])
-    p = shop.probabilities(users[:, None], cand, 0)
-    head = np.zeros(shop.n_items, dtype=bool)
-    head[head_items(split_by_time(data.impressions)["train"], shop.n_items)] = True
-    scores = {
-        "random": rng.random(cand.shape),
-        "ctr": p["p_click"],
-        "purchases": p["p_purchase"],
-        "gmv": p["p_purchase"] * shop.price[cand],
-        "profit": p["p_purchase"] * shop.margin[cand],
-        "long_tail_first": (~head[cand]).astype(float) + p["p_click"],
-    }
-    rows = {}
-    for name, score in scores.items():
-        slates = np.take_along_axis(cand, np.argsort(-score, axis=1, kind="stable")[:, :k], axis=1)
-        row = shop.expected_outcomes(users, slates).mean()
-        row["tail_share"] = float((~head[slates]).mean())
-        row["mean_price"] = float(shop.price[slates].mean())
-        rows[name] = row
-    return pd.DataFrame(rows).T.rename_axis("ranked_by")
-
-
-# ---------------------------------------------------------------------------
-# A real-format sample, derived from the shop
-# ---------------------------------------------------------------------------
-
-#: Categories whose REES46 category_code is left empty in the sample, as in the real
-#: file where many products have only a numeric category_id.
-_REES46_NO_CODE = ("garden", "office")
-
-
-def shop_to_rees46(data: _shop.ShopData, n_users: int = 800, duplicate_share: float = 0.005,
-                   seed: int = 0) -> pd.DataFrame:
-    """The shop's events of ``n_users`` random users, written the way REES46 logs them.
-
-    REES46 logs product-page views, carts and purchases, not impressions: shop
-    clicks become "view" rows, carts "cart", purchases "purchase"; impressions
-    are left out. product_id = 1,000,000 + item_id; user_id = 510,000,000 +
-    user_id; category_id is a fixed 19-digit number per category;
-    category_code is "<category>.<noun>" (empty for ``_REES46_NO_CODE``);
-    brand is lower case; price has two decimals; user_session is a UUID per
-    shop session; event_time has whole seconds and " UTC". A share
-    ``duplicate_share`` of rows is repeated, as real logs contain exact
-    duplicates. Returns a DataFrame of strings and numbers in REES46 column order.
-    """
-    import uuid
-
-    rng = np.random.default_rng(seed)
-    ev = data.events
-    clickers = np.unique(ev.loc[ev["event_type"] == "click", "user_id"].to_numpy())
-    users = np.sort(rng.choice(clickers, size=min(n_users, len(clickers)), replace=False))
-    ev = ev[ev["user_id"].isin(users) & ev["event_type"].isin(["click", "cart", "purchase"])]
-    items = data.items.set_index("item_id").loc[ev["item_id"].to_numpy()]
-    nouns = {c[0]: c[4] for c in _shop.CATEGORIES}
-    noun = [next((n for n in nouns[c] if t.endswith(n)), nouns[c][0]) for c, t in zip(items["category"], items["title"],
-                                                                                        strict=True)]
-    code = [("" if c in _REES46_NO_CODE else f"{c}.{n.replace(' ', '_')}") for c, n in zip(items["category"], noun,
-                                                                                           strict=True)]
-    cat_index = pd.Categorical(items["category"], categories=_shop.CATEGORY_NAMES).codes.astype(np.int64)
-    sessions = np.unique(ev["session_id"].to_numpy())
-    session_uuid = dict(zip(sessions, (str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in sessions),
-                            strict=True))
-    out = pd.DataFrame(
-        {
-            "event_time": ev["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S UTC").to_numpy(),
-            "event_type": ev["event_type"].astype(str).map({"click": "view", "cart": "cart",
-                                                            "purchase": "purchase"}).to_numpy(),
-            "product_id": 1_000_000 + ev["item_id"].to_numpy().astype(np.int64),
-            "category_id": 2_053_013_552_000_000_000 + 1_000_003_559 * cat_index,
-            "category_code": code,
-            "brand": items["brand"].str.lower().to_numpy(),
-            "price": ev["price"].round(2).to_numpy(),
-            "user_id": 510_000_000 + ev["user_id"].to_numpy().astype(np.int64),
-            "user_session": ev["session_id"].map(session_uuid).to_numpy(),
-        }
-    )
-    dup = np.flatnonzero(rng.random(len(out)) < duplicate_share)
-    order = np.argsort(np.r_[np.arange(len(out)), dup], kind="stable")
-    return pd.concat([out, out.iloc[dup]], ignore_index=True).iloc[order].reset_index(drop=True)
-
-
-def write_samples(out: str | Path = SAMPLES_PATH, data: _shop.ShopData | None = None) -> list[Path]:
-    """Write the shipped real-format samples (gzipped CSV) and their SHA256SUMS into ``out``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    data = load_shop() if data is None else data
-    path = out / REES46_SAMPLE.name
-    frame = shop_to_rees46(data)
-    frame.to_csv(path, index=False, float_format="%.2f", compression={"method": "gzip", "mtime": 0})
-    (out / "SHA256SUMS").write_text(f"{sha256_of(path)}  {path.name}\n")
-    return [path]
-
-
-def main(argv: list[str] | None = None) -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Data utilities of the course.")
-    parser.add_argument("--samples", metavar="DIR", help="write the real-format samples into DIR")
-    args = parser.parse_args(argv)
-    if args.samples:
-        for path in write_samples(args.samples):
-            print(f"wrote {path} ({path.stat().st_size:,} bytes)")
-    else:
-        parser.print_help()
-
-
-if __name__ == "__main__":
-    main()

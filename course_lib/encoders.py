@@ -131,19 +131,21 @@ class PositionalEmbedding(layers.Layer):
         return {**super().get_config(), "max_len": self.max_len, "dim": self.dim}
 
 
-def self_attention_block(x, mask, num_heads=2):
+def self_attention_block(x, mask, num_heads=1, key_dim=16, ff_dim=None):
     """One Transformer encoder block: x (batch, T, d) and mask (batch, T) bool -> (batch, T, d).
 
-    Multi-head self-attention in which every query looks only at real events (the padding mask),
-    a residual connection and layer normalisation, then a position-wise feed-forward network with
-    its own residual connection and normalisation.
+    Multi-head self-attention (``num_heads`` heads of ``key_dim`` dimensions) in which every query
+    looks only at real events (the padding mask), a residual connection and layer normalisation,
+    then a position-wise feed-forward network (``ff_dim`` wide, default d) with its own residual
+    connection and normalisation. The defaults are small on purpose: one 16-dim head costs about
+    half of two heads of d/2 with a 2d-wide feed-forward layer, on histories of 20 events.
     """
     steps, dim = x.shape[1], x.shape[2]
     attention_mask = ops.repeat(ops.expand_dims(mask, 1), steps, axis=1)  # (batch, T queries, T keys)
-    attended = layers.MultiHeadAttention(num_heads, key_dim=dim // num_heads, name="self_attention")(
+    attended = layers.MultiHeadAttention(num_heads, key_dim=key_dim, name="self_attention")(
         x, x, attention_mask=attention_mask)
     x = layers.LayerNormalization(name="norm_1")(x + attended)
-    hidden = layers.Dense(2 * dim, activation="relu", name="feed_forward_1")(x)
+    hidden = layers.Dense(ff_dim or dim, activation="relu", name="feed_forward_1")(x)
     return layers.LayerNormalization(name="norm_2")(x + layers.Dense(dim, name="feed_forward_2")(hidden))
 
 
@@ -274,17 +276,21 @@ def training_inputs(shop_data, examples):
 
 
 def train_two_tower(shop_data, kind="mean", logq=True, epochs=6, batch_size=1536, learning_rate=0.015,
-                    temperature=0.1, seed=42, max_len=features.MAX_LEN, dim=EMBED_DIM, verbose=0):
+                    temperature=0.1, seed=42, max_len=features.MAX_LEN, dim=EMBED_DIM, verbose=0, examples=None):
     """Train a two-tower model on the clicks of the train window; returns the fitted ``TwoTower``.
 
     Each click is an example (its history: the user's events before it); purchased clicks weigh 2.
     Items clicked in the window get their own ID embedding, every other item shares the OOV row.
     Seeded: the same arguments on the same machine give the same model. The per-epoch loss is in
-    ``model.history.history["loss"]``.
+    ``model.history.history["loss"]``. examples: ``features.training_examples`` of the train window
+    with this ``max_len``, when already built (several models then train on the same arrays).
     """
     first, end = data.WINDOWS["train"]
     keras.utils.set_random_seed(seed)
-    examples = features.training_examples(shop_data, first, end, max_len)
+    if examples is None:
+        examples = features.training_examples(shop_data, first, end, max_len)
+    elif examples["history"].shape[1] != max_len:
+        raise ValueError(f"examples hold histories of {examples['history'].shape[1]} events, max_len is {max_len}")
     vocabulary = np.unique(examples["item_id"])
     model = TwoTower(build_user_tower(kind, shop_data.users, vocabulary, max_len, dim, seed),
                      build_item_tower(shop_data.items, dim, vocabulary, fit_before_day=end, seed=seed + 1),

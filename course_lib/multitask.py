@@ -11,7 +11,7 @@ import pandas as pd
 import tensorflow as tf
 from keras import layers, ops
 
-from course_lib import features, history
+from course_lib import data, features, history
 from course_lib.encoders import MaskedMeanPooling
 
 # ---- 03b_multi_task_model: 2. The inputs: the same information as the trees
@@ -76,21 +76,49 @@ def labels(rows):
     return {"click": rows["clicked"].to_numpy(np.float32), "purchase": rows["purchased"].to_numpy(np.float32)}
 
 
+# ---- 03b_multi_task_model: 2. The inputs: the same information as the trees
+
+#: The fit rows start on this day (a week of past behind every row); the last STOP_DAYS days of the
+#: training window are the stop rows.
+FIT_FIRST_DAY, STOP_DAYS = 7, 3
+
+
+def fit_and_stop(train_rows):
+    """Masks (fit, stop) over the training window's rows, (n,) bool each, by the rows' ``day``."""
+    day = train_rows["day"].to_numpy()
+    first_stop_day = data.WINDOWS["train"][1] - STOP_DAYS
+    return (day >= FIT_FIRST_DAY) & (day < first_stop_day), day >= first_stop_day
+
+
+def rows_to_xy(shop_data, rows, day=None):
+    """(inputs, targets) of logged impressions: each row sees its own day's past, or ``day``'s for all rows."""
+    days = rows["day"] if day is None else np.full(len(rows), day)
+    return model_inputs(shop_data, rows["user_id"], rows["item_id"], rows["position"], days), labels(rows)
+
+
 # ---- 03b_multi_task_model: 3. The input pipeline
 
 def make_dataset(inputs, targets=None, batch_size=8192, seed=None):
     """A tf.data pipeline of (inputs, targets) batches (inputs only when targets is None).
 
-    With a ``seed``, the rows are reshuffled every epoch. The pipeline shuffles row *indices* (one
-    int64 each) and gathers every batch from the arrays in one ``tf.gather`` per input: much cheaper
-    than shuffling and batching the rows one by one.
+    inputs, targets: dicts of (n, ...) arrays. With a ``seed``, every pass (epoch) visits the rows in a new
+    order: one permutation of the row indices per pass, drawn in one tensor op, and each batch gathered from
+    the arrays with one ``tf.gather`` per input. Without a seed, batches are consecutive slices (to predict).
     """
     n = len(inputs["item_id"])
     tensors = tf.nest.map_structure(tf.constant, inputs if targets is None else (inputs, targets))
-    rows = tf.data.Dataset.range(n)
-    if seed is not None:
-        rows = rows.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    batches = rows.batch(batch_size).map(lambda idx: tf.nest.map_structure(lambda t: tf.gather(t, idx), tensors))
+    starts = tf.data.Dataset.range(0, n, batch_size)
+    if seed is None:
+        batches = starts.map(lambda s: tf.nest.map_structure(lambda t: t[s : s + batch_size], tensors))
+        return batches.prefetch(tf.data.AUTOTUNE)
+
+    def one_pass(key):  # key: two int64, new on every pass
+        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=key)
+        return starts.map(lambda s: tf.nest.map_structure(lambda t: tf.gather(t, order[s : s + batch_size]), tensors))
+
+    keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2).take(1)
+    n_batches = -(-n // batch_size)  # Keras reads the length of a pass from the cardinality
+    batches = keys.flat_map(one_pass).apply(tf.data.experimental.assert_cardinality(n_batches))
     return batches.prefetch(tf.data.AUTOTUNE)
 
 
@@ -232,29 +260,33 @@ def build_model(kind, vocab, stats_mean, stats_var, seed=0, learning_rate=0.01):
     return model
 
 
-# ---- 03b_multi_task_model: 7. Training, with early stopping on a later slice of the training window
+# ---- 03b_multi_task_model: 7. Training: how many passes? Early stopping on a later slice of the training window
 
-#: The training recipe of every model here (chosen on the early-stopping slice, never on validation).
-RECIPE = {"epochs": 3, "batch_size": 8192, "learning_rate": 0.01}
+#: The training recipe of every model here. The number of passes (epochs) was chosen on the stop rows in
+#: section 7 (ESMM's learning curves), never on the validation window.
+RECIPE = {"epochs": 1, "batch_size": 4096, "learning_rate": 0.01}
 
 
-def train(kind, vocab, fit, stop, seed=0, verbose=2, **recipe):
-    """Seed, build and fit one model; stop when the loss on a later slice of the training window rises.
+def train(kind, vocab, fit, stop=None, seed=0, verbose=2, **recipe):
+    """Seed, build and fit one model with ``RECIPE`` (any entry can be overridden by keyword).
 
-    fit, stop: (inputs, targets) of the rows to learn from and of the early-stopping slice (later days
-    of the training window: never the validation window). Returns (model, Keras history dict).
+    fit: (inputs, targets) of the rows to learn from. With ``stop`` (the same for a later slice of the
+    training window, never the validation window), Keras measures the loss on it after every pass and
+    keeps the weights of the best pass: early stopping. Returns (model, Keras history dict).
     """
     recipe = {**RECIPE, **recipe}
     keras.utils.set_random_seed(seed)
     stats = fit[0]["stats"]
     model = build_model(kind, vocab, stats.mean(axis=0), stats.var(axis=0) + 1e-6, seed, recipe["learning_rate"])
-    outputs = model.output_names
-    targets = [{name: t[name] for name in outputs} for t in (fit[1], stop[1])]
+
+    def batches(rows, **options):
+        return make_dataset(rows[0], {name: rows[1][name] for name in model.output_names}, **options)
+
     history = model.fit(
-        make_dataset(fit[0], targets[0], recipe["batch_size"], seed=seed),
-        validation_data=make_dataset(stop[0], targets[1], 16384),
+        batches(fit, batch_size=recipe["batch_size"], seed=seed),
+        validation_data=None if stop is None else batches(stop, batch_size=16384),
         epochs=recipe["epochs"], verbose=verbose, shuffle=False,  # the pipeline already shuffles
-        callbacks=[keras.callbacks.EarlyStopping(patience=1, restore_best_weights=True)],
+        callbacks=[] if stop is None else [keras.callbacks.EarlyStopping(patience=1, restore_best_weights=True)],
     )
     return model, history.history
 

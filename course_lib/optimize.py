@@ -65,7 +65,7 @@ class WeightProblem(Problem):
 
     def _evaluate(self, X, out, *args, **kwargs):
         W = to_simplex(np.atleast_2d(X))
-        values = ranking.evaluate_population(self.cs, W)
+        values = ranking.evaluate_population(self.cs, W, objectives=tuple(self.terms) if self.terms else self.objectives)
         F = -scalarise(values, self.terms, self.refs)[:, None] if self.terms else -values[:, self._idx]
         self._log_X.append(W)
         self._log_F.append(F)

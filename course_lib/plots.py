@@ -5,7 +5,11 @@ and returns the matplotlib Axes (or Figure) it drew on.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt  # noqa: F401
+import itertools
+import textwrap
+
+import matplotlib.pyplot as plt
+import numpy as np
 
 # ---- 01_behaviour_analysis --------------------------------------------------
 
@@ -16,8 +20,6 @@ def funnel(counts, ax=None, title: str = "The funnel"):
 
     counts: a pandas Series {stage: count} in funnel order.
     """
-    import numpy as np
-
     ax = ax or plt.subplots(figsize=(7, 0.6 * len(counts) + 1.2))[1]
     stages = list(counts.index)
     values = np.asarray(counts, dtype=float)
@@ -58,8 +60,6 @@ def position_curves(curves: dict, ax=None, title: str = "Click-through rate by s
 
     curves: {label: (K,) values}; a label containing "true" is drawn dashed.
     """
-    import numpy as np
-
     ax = ax or plt.subplots()[1]
     for label, values in curves.items():
         values = np.asarray(values, dtype=float)
@@ -79,8 +79,6 @@ def item_embedding_map(xy, labels, ax=None, title: str = "Item vectors, first tw
 
     Each label is also written at its points' median, so no colour has to be matched to the legend.
     """
-    import numpy as np
-
     ax = ax or plt.subplots(figsize=(8, 5))[1]
     labels = np.asarray(labels).astype(str)
     names = sorted(set(labels))
@@ -120,8 +118,6 @@ def reliability_diagram(tables: dict, ax=None, title: str = "Reliability diagram
 
     tables: {label: DataFrame with mean_predicted and observed_rate, one row per bin}.
     """
-    import numpy as np
-
     ax = ax or plt.subplots(figsize=(5, 5))[1]
     lo = min(t[["mean_predicted", "observed_rate"]].replace(0, np.nan).min().min() for t in tables.values())
     hi = max(t[["mean_predicted", "observed_rate"]].max().max() for t in tables.values())
@@ -146,8 +142,6 @@ def tradeoff_path(x, y, t, ax=None, label: str = "", t_name: str = "t", title: s
 
     x, y, t: (n,) arrays in sweep order. A label containing "true" is drawn solid, others dashed.
     """
-    import numpy as np
-
     ax = ax or plt.subplots()[1]
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     line = ax.plot(x, y, marker=".", linestyle="-" if "true" in label else "--", label=label)[0]
@@ -169,8 +163,6 @@ def objective_cloud(values, x: str, y: str, objectives, color=None, marks: dict 
     values: (n_pop, n_objectives) array whose columns follow ``objectives``;
     color: optional (n_pop,) values for the colour scale; marks: {label: (n_objectives,) row}.
     """
-    import numpy as np
-
     ax = ax or plt.subplots()[1]
     ix, iy = objectives.index(x), objectives.index(y)
     values = np.asarray(values)
@@ -189,8 +181,6 @@ def objective_cloud(values, x: str, y: str, objectives, color=None, marks: dict 
 
 def predicted_vs_true(predicted, true, ax=None, name: str = "GMV@10", title: str = ""):
     """Predicted against true values of one objective across weight vectors, with the diagonal."""
-    import numpy as np
-
     ax = ax or plt.subplots(figsize=(5, 5))[1]
     predicted, true = np.asarray(predicted, dtype=float), np.asarray(true, dtype=float)
     ax.scatter(true, predicted, s=10, alpha=0.6)
@@ -209,8 +199,6 @@ def slates_by_ranking(slates: dict, price, category_names, axes=None, title: str
     slates: {ranking name: (k,) candidate columns of one user}; price: (n_candidates,)
     EUR; category_names: (n_candidates,) strings.
     """
-    import numpy as np
-
     names = list(slates)
     if axes is None:
         fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), sharey=True)
@@ -241,8 +229,6 @@ def swarm_snapshots(f, positions, iterations, lower, upper, title: str = "The sw
     f: vectorised (n, 2) -> (n,); positions: (n_iters + 1, n_particles, 2) from
     ``pso.pso(..., keep_positions=True)``; iterations: which to show, e.g. (0, 5, 20).
     """
-    import numpy as np
-
     fig, axes = plt.subplots(1, len(iterations), figsize=(3.6 * len(iterations), 3.6), sharey=True)
     axes = np.atleast_1d(axes)
     g = np.linspace(lower, upper, 161)
@@ -281,10 +267,6 @@ def convergence(curves: dict, reference: float | None = None, reference_label: s
 def strip_by_method(results: dict, reference: float | None = None, reference_label: str = "dense-grid optimum",
                     ax=None, title: str = "Best value per seed, equal budgets", ylabel: str = "best value"):
     """A box per method with every seed's result as a dot. results: {method: values (n_seeds,)}."""
-    import textwrap
-
-    import numpy as np
-
     ax = ax or plt.subplots(figsize=(7.5, 4))[1]
     labels = list(results)
     data = [np.asarray(results[m], dtype=float) for m in labels]
@@ -308,10 +290,6 @@ def front_pairs(fronts: dict, names, markers: dict | None = None, title: str = "
     fronts: {label: values (n, m)}; names: the m objective names; markers: optional
     {label: (m,) values} drawn as large labelled stars (chosen points, presets).
     """
-    import itertools
-
-    import numpy as np
-
     pairs = list(itertools.combinations(range(len(names)), 2))
     fig, axes = plt.subplots(1, len(pairs), figsize=(4.3 * len(pairs), 4))
     axes = np.atleast_1d(axes)
@@ -335,8 +313,6 @@ def hv_curves(evals, curves: dict, reference: float | None = 1.0, ax=None,
               title: str = "Hypervolume against evaluations (median and range over seeds)",
               ylabel: str = "hypervolume / reference front's", reference_label: str = "reference front"):
     """Median line and min-max band per method. curves: {method: (n_seeds, len(evals))}."""
-    import numpy as np
-
     ax = ax or plt.subplots()[1]
     for label, values in curves.items():
         values = np.asarray(values, dtype=float)
@@ -355,8 +331,6 @@ def hv_curves(evals, curves: dict, reference: float | None = 1.0, ax=None,
 
 def interval_forest(table, ax=None, title: str = "Estimates with 95% intervals", xlabel: str = "value"):
     """Forest plot: one row per index entry of ``table`` (columns estimate, low, high)."""
-    import numpy as np
-
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 0.35 * len(table) + 1.2))
     y = np.arange(len(table))[::-1]
@@ -375,8 +349,6 @@ def ab_report_card(card, metrics_order, baseline: str = "CTR-only", title: str |
     (one row per policy and metric); metrics_order: the panels, left to right,
     as (metric, panel title) pairs. Bars are green when the change is up, red when down.
     """
-    import numpy as np
-
     policies = list(dict.fromkeys(card["policy"]))
     fig, axes = plt.subplots(1, len(metrics_order), figsize=(3.1 * len(metrics_order), 0.45 * len(policies) + 1.6),
                              sharey=True)

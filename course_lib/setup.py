@@ -24,7 +24,15 @@ PLOT_STYLE = {
 }
 
 
-def seed_everything(seed: int = SEED, tensorflow: bool = False) -> None:
+def _tensorflow_environment() -> None:
+    """Before any TensorFlow import: fewer log lines, oneDNN's reordering of float sums off
+    (results repeat exactly from run to run), and Keras 3 on the TensorFlow backend."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def _seed_everything(seed: int, tensorflow: bool = False) -> None:
     """Seed Python's ``random``, NumPy's global generator and, when asked, Keras/TensorFlow.
 
     Code that wants its own stream should still use ``np.random.default_rng(seed)``.
@@ -65,9 +73,7 @@ def tensorflow_info() -> dict[str, object]:
     Returns ``{"tensorflow": version, "keras": version, "backend": name, "gpus": [device names]}``.
     Raises whatever the import raises (ImportError when TensorFlow is missing).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    _tensorflow_environment()
     with _quiet_native_stderr():
         import keras
         import tensorflow as tf
@@ -91,12 +97,8 @@ def setup(seed: int = SEED, tensorflow: bool = False, verbose: bool = True) -> N
         deciding wing never need it. TensorFlow's thread pools are left at their defaults.
     verbose: print one line with the versions that matter and the CPU count.
     """
-    # Before any TensorFlow import: fewer log lines, oneDNN's reordering of float sums off
-    # (results repeat exactly from run to run), and Keras 3 on the TensorFlow backend.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    seed_everything(seed, tensorflow=False)
+    _tensorflow_environment()
+    _seed_everything(seed)
 
     import matplotlib as mpl
     import pandas as pd
@@ -112,8 +114,25 @@ def setup(seed: int = SEED, tensorflow: bool = False, verbose: bool = True) -> N
     ]
     if tensorflow:
         tf_info = tensorflow_info()
-        seed_everything(seed, tensorflow=True)
+        _seed_everything(seed, tensorflow=True)
         gpus = tf_info["gpus"]
         info += [f"tensorflow {tf_info['tensorflow']}", f"keras {tf_info['keras']}", f"GPU: {'yes' if gpus else 'no'}"]
     if verbose:
         print("course_lib ready | seed", seed, "|", " | ".join(info))
+
+
+def release_memory() -> None:
+    """Hand the memory of dropped arrays and models back to the system (glibc keeps it otherwise).
+
+    A kernel's resident memory only grows while glibc keeps freed blocks for reuse; after ``del``ing
+    large arrays, this collects garbage and asks glibc to trim its heap, so the next step's peak starts
+    lower. Elsewhere than Linux with glibc, only the garbage collector runs.
+    """
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

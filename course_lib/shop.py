@@ -25,7 +25,6 @@ Use ``generate(...)`` for the tables and ``Shop`` for the truth.
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from scipy.special import ndtr
 # ---------------------------------------------------------------------------
 
 TASTE_DIM = 8
+_TASTE_COLS = [f"taste_{d}" for d in range(TASTE_DIM)]
 SLATE_SIZE = 10
 START_DATE = pd.Timestamp("2025-10-01", tz="UTC")
 
@@ -58,6 +58,7 @@ CATEGORIES = [
     ("office", 0.05, 10.0, 0.35, ["notebook", "pen set", "stapler", "desk tray", "planner", "marker"]),
 ]
 CATEGORY_NAMES = [c[0] for c in CATEGORIES]
+_MEDIAN_PRICE = np.array([c[2] for c in CATEGORIES])
 BRANDS_PER_CATEGORY = 5
 
 # name, share of users, price sensitivity beta
@@ -207,9 +208,8 @@ class Shop:
         if not (np.array_equal(tu["user_id"], np.arange(self.n_users))
                 and np.array_equal(us["user_id"], np.arange(self.n_users))):
             raise ValueError("users and truth_users must hold user_id 0..n_users-1 exactly once")
-        taste_cols = [f"taste_{d}" for d in range(TASTE_DIM)]
-        self.item_taste = ti[taste_cols].to_numpy(np.float64)
-        self.user_taste = tu[taste_cols].to_numpy(np.float64)
+        self.item_taste = ti[_TASTE_COLS].to_numpy(np.float64)
+        self.user_taste = tu[_TASTE_COLS].to_numpy(np.float64)
         self.quality = ti["quality"].to_numpy(np.float64)
         self.logging_score = ti["logging_score"].to_numpy(np.float64)
         self.beta = tu["price_sensitivity"].to_numpy(np.float64)
@@ -226,12 +226,11 @@ class Shop:
         ad = None if ads is None else ads.sort_values("item_id")
         self.sponsored = np.zeros(self.n_items, bool) if ad is None else ad["sponsored"].to_numpy(bool)
         self.bid = np.zeros(self.n_items) if ad is None else ad["bid"].to_numpy(np.float64)
-        medians = np.array([c[2] for c in CATEGORIES])
-        self.log_rel_price = np.log(self.price / medians[self.category])
+        self.log_rel_price = np.log(self.price / _MEDIAN_PRICE[self.category])
         self.log_ref_price = np.log(self.price / BEHAVIOUR["buy_reference_price"])
         # Segment-by-category taste: what coarse features alone can know.
-        seg_c = np.array([tu.loc[self.segment == s, taste_cols].mean().to_numpy() for s in range(len(SEGMENTS))])
-        cat_c = np.array([ti.loc[self.category == c, taste_cols].mean().to_numpy() for c in range(len(CATEGORIES))])
+        seg_c = np.array([tu.loc[self.segment == s, _TASTE_COLS].mean().to_numpy() for s in range(len(SEGMENTS))])
+        cat_c = np.array([ti.loc[self.category == c, _TASTE_COLS].mean().to_numpy() for c in range(len(CATEGORIES))])
         self.segment_centres = np.array(self.params.get("segment_centres", seg_c))
         self.category_centres = np.array(self.params.get("category_centres", cat_c))
 
@@ -666,7 +665,7 @@ def _make_items(rng, n_items, n_days):
     brand_names = _brand_names(rng, n_cat * BRANDS_PER_CATEGORY)
     brand_premium = rng.normal(0.0, 0.35, size=len(brand_names))
     brand_idx = category * BRANDS_PER_CATEGORY + rng.integers(BRANDS_PER_CATEGORY, size=n_items)
-    median = np.array([c[2] for c in CATEGORIES])[category]
+    median = _MEDIAN_PRICE[category]
     price = median * np.exp(0.6 * rng.normal(size=n_items) + brand_premium[brand_idx])
     price = np.maximum(np.round(price) - 0.01, 0.99)
     base_margin = np.array([c[3] for c in CATEGORIES])[category]
@@ -829,7 +828,7 @@ def _make_ads(rng, items: pd.DataFrame, truth_items: pd.DataFrame) -> pd.DataFra
     launched_in_log = items["launch_day"].to_numpy() >= 0
     z = a["intercept"] + a["quality"] * truth_items["quality"].to_numpy() + a["late_launch"] * launched_in_log
     sponsored = rng.random(n) < sigmoid(z)
-    median = np.array([c[2] for c in CATEGORIES])[pd.Categorical(items["category"], categories=CATEGORY_NAMES).codes]
+    median = _MEDIAN_PRICE[pd.Categorical(items["category"], categories=CATEGORY_NAMES).codes]
     bid = a["bid_scale"] * np.sqrt(median) * np.exp(a["bid_noise"] * rng.normal(size=n))
     bid = np.maximum(np.round(bid, 2), a["min_bid"])
     return pd.DataFrame({"item_id": items["item_id"].to_numpy(), "sponsored": sponsored,
@@ -883,47 +882,12 @@ def _events(rng, impressions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame
 
 
 # ---------------------------------------------------------------------------
-# Saving, and the command line
+# The shipped tables
 # ---------------------------------------------------------------------------
 
-# The per-impression truth is not saved: load_shop rebuilds it from the hidden parameters.
+#: What tools/make_shop.py saves and ``data.load_shop`` reads. The per-impression truth is not
+#: saved: load_shop rebuilds it from the hidden parameters.
 TABLES = ["items", "users", "impressions", "events", "truth_items", "truth_users", "ads", "ratings"]
-
-
-def save(data: ShopData, out: str | Path) -> list[Path]:
-    """Write every table as Parquet, plus params.json and SHA256SUMS, into ``out``."""
-    import hashlib
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in TABLES:
-        path = out / f"{name}.parquet"
-        getattr(data, name).to_parquet(path, index=False, compression="zstd")
-        written.append(path)
-    params_path = out / "params.json"
-    params_path.write_text(json.dumps(data.params, indent=1) + "\n")
-    written.append(params_path)
-    lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}" for p in written]
-    (out / "SHA256SUMS").write_text("\n".join(lines) + "\n")
-    return written
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Generate the simulated shop's tables.")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--users", type=int, default=5000)
-    parser.add_argument("--items", type=int, default=2000)
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--out", default="datasets/shop")
-    args = parser.parse_args(argv)
-    data = generate(args.users, args.items, args.days, args.seed)
-    save(data, args.out)
-    print(data.summary().to_string())
-
-
-if __name__ == "__main__":
-    main()
 
 
 # ---- Large logs in chunks (notebook 10) ----
@@ -951,9 +915,8 @@ def _cohort(items, truth_items, params, n_users: int, rng: np.random.Generator) 
     n_days = int(params["n_days"])
     users, truth_users, own_centres = _make_users(rng, n_users, n_days, items)
     segment = pd.Categorical(users["segment"], categories=SEGMENT_NAMES).codes
-    taste_cols = [f"taste_{d}" for d in range(TASTE_DIM)]
     shift = np.asarray(params["segment_centres"]) - own_centres
-    truth_users[taste_cols] = truth_users[taste_cols].to_numpy() + shift[segment]
+    truth_users[_TASTE_COLS] = truth_users[_TASTE_COLS].to_numpy() + shift[segment]
     return Shop(items, users, truth_items, truth_users, params)
 
 

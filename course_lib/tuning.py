@@ -44,9 +44,10 @@ def scalarise(values, terms, refs):
 def scalar_objective(cs, terms=SCALAR_TERMS):
     """A function for `pso`: X (n, 5) in [0, 1]^5 -> minus the fitness (n,), one batched evaluation per call."""
     refs = scalar_refs(cs, terms)
+    needed = tuple(terms)  # only the objectives the fitness uses are computed (the others come back as NaN)
 
     def f(X):
-        return -scalarise(ranking.evaluate_population(cs, to_simplex(np.atleast_2d(X))), terms, refs)
+        return -scalarise(ranking.evaluate_population(cs, to_simplex(np.atleast_2d(X)), objectives=needed), terms, refs)
 
     f.refs = refs
     return f

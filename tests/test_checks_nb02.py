@@ -89,6 +89,7 @@ def test_another_error_shows_the_expected_losses():
         (nb02.check_no_logq_reading, "b", "c", "measure different things"),
         (nb02.check_encoder_decision, "b", "a", "seed-to-seed noise"),
         (nb02.check_encoder_decision, "b", "d", "co-occurrence is clearly below"),
+        (nb02.check_encoder_decision, "b", "c", "cannot rule sequence models out"),
     ],
 )
 def test_choices_explain_wrong_answers_and_accept_the_right_one(check, right, wrong, reason, capsys):

@@ -47,31 +47,20 @@ def test_mix_experts_mistakes_are_named(wrong, hint):
         checks.check_mix_experts(wrong)
 
 
-def test_esmm_cvr():
-    rng = np.random.default_rng(0)
-    ctr, cvr = rng.uniform(0.02, 0.3, 50), rng.uniform(0.05, 0.4, 50)
-    checks.check_esmm_cvr(ctr * cvr / ctr, cvr)
-    with pytest.raises(ExerciseError, match="exceed 1"):
-        checks.check_esmm_cvr(ctr / (ctr * cvr), cvr)
-    with pytest.raises(ExerciseError, match="division"):
-        checks.check_esmm_cvr(ctr * ctr * cvr, cvr)
-    with pytest.raises(ExerciseError, match="shape"):
-        checks.check_esmm_cvr(cvr[:10], cvr)
-
-
-def test_selection_prediction(capsys):
-    checks.check_selection_prediction("b")
+def test_parameter_prediction(capsys):
+    checks.check_parameter_prediction("b")
     assert "✅ Exercise 3.2" in capsys.readouterr().out
-    for wrong, hint in [("a", "clicked rows alone"), ("c", "differ")]:
+    for wrong, hint in [("a", "one shared hidden layer"), ("c", "two towers"), ("d", "dominate")]:
         with pytest.raises(ExerciseError, match=hint):
-            checks.check_selection_prediction(wrong)
+            checks.check_parameter_prediction(wrong)
 
 
-@pytest.mark.parametrize(("network_wins", "right", "wrong"), [(True, "a", "b"), (False, "b", "a")])
-def test_launch_decision_follows_the_measured_result(capsys, network_wins, right, wrong):
-    checks.check_launch_decision(right, network_wins)
-    assert "✅ Exercise 3.4" in capsys.readouterr().out
-    with pytest.raises(ExerciseError, match="is not it"):
-        checks.check_launch_decision(wrong, network_wins)
-    with pytest.raises(ExerciseError, match="divides"):
-        checks.check_launch_decision("c", network_wins)
+def test_best_pass_reads_the_stop_rows(capsys):
+    losses = [0.2917, 0.2884, 0.2897]
+    checks.check_best_pass("b", losses)
+    assert "✅ Exercise 3.3" in capsys.readouterr().out
+    with pytest.raises(ExerciseError, match="still falls"):
+        checks.check_best_pass("a", losses)
+    with pytest.raises(ExerciseError, match="fit rows' loss"):
+        checks.check_best_pass("c", losses)
+    checks.check_best_pass("c", [0.3, 0.29, 0.28])  # the answer follows the measured curve

@@ -86,6 +86,7 @@ def test_global_best_prediction():
         nb05.check_global_best_prediction("c", three_ok, top)
     nb05.check_global_best_prediction("a", np.full(5, 3.0), top)
     nb05.check_global_best_prediction("c", np.array([3.0, 2.0, 2.0, 2.0, 2.0]), top)
+    nb05.check_global_best_prediction("b", np.array([3.0] * 18 + [2.5] * 2), top)
 
 
 def test_stall_reading(capsys):

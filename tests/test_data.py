@@ -1,4 +1,4 @@
-"""Tests of course_lib.data: loaders on real-format fixtures, bad input, splits, checksums, download."""
+"""Tests of course_lib.data (loaders on real-format fixtures, bad input, splits, checksums) and of the data tools."""
 
 from __future__ import annotations
 
@@ -10,8 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_tool
 
 from course_lib import data, shop
+
+samples = load_tool("samples")
+download = load_tool("download").download
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FILES = {
@@ -132,7 +136,7 @@ def test_shipped_rees46_sample_verifies_and_loads():
 
 
 def test_shipped_rees46_sample_regenerates(shipped):
-    frame = data.shop_to_rees46(shipped)
+    frame = samples.shop_to_rees46(shipped)
     text = frame.to_csv(index=False, float_format="%.2f")
     with gzip.open(data.REES46_SAMPLE, "rt") as f:
         assert f.read() == text
@@ -367,6 +371,16 @@ def test_checksum_mismatch_names_file_and_command(tmp_path):
         data.verify_checksums(copy)
 
 
+def test_regenerate_commands_name_existing_tools():
+    """The commands the checksum errors print run tools/ scripts with options those scripts define."""
+    for command in (data.REGENERATE, data.REGENERATE_SAMPLES):
+        python, script, *args = command.split()
+        path = Path(__file__).resolve().parent.parent / script
+        assert python == "python" and path.is_file(), command
+        source = path.read_text()
+        assert all(f'"{a}"' in source for a in args if a.startswith("--")), command
+
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -374,10 +388,10 @@ def _sha(path: Path) -> str:
 def test_download_verifies(tmp_path, capsys):
     src = FILES["taobao"]
     dest = tmp_path / "dl" / "UserBehavior.csv"
-    assert data.download(src.as_uri(), dest, _sha(src)) == dest
+    assert download(src.as_uri(), dest, _sha(src)) == dest
     assert dest.read_bytes() == src.read_bytes()
     assert data.sha256_of(dest) == _sha(src)
-    data.download(src.as_uri(), dest, _sha(src))  # already there: nothing downloaded
+    download(src.as_uri(), dest, _sha(src))  # already there: nothing downloaded
     assert "already here and verified" in capsys.readouterr().out
 
 
@@ -385,16 +399,16 @@ def test_download_checksum_mismatch_leaves_no_file(tmp_path):
     src = FILES["rees46"]
     dest = tmp_path / "rees46.csv"
     with pytest.raises(ValueError) as err:
-        data.download(src.as_uri(), dest, "0" * 64)
+        download(src.as_uri(), dest, "0" * 64)
     assert "rees46.csv" in str(err.value) and _sha(src) in str(err.value)
     assert list(tmp_path.iterdir()) == []  # neither the file nor a .part left behind
     with pytest.raises(ValueError, match="64 hex digits"):
-        data.download(src.as_uri(), dest, "abc")
+        download(src.as_uri(), dest, "abc")
     with pytest.raises(ValueError, match="https://"):
-        data.download("ftp://example.org/x.csv", dest, "0" * 64)
+        download("ftp://example.org/x.csv", dest, "0" * 64)
     dest.write_text("something else")
     with pytest.raises(ValueError, match="already exists with a different SHA-256"):
-        data.download(src.as_uri(), dest, _sha(src))
+        download(src.as_uri(), dest, _sha(src))
 
 
 # ---- files that are not UTF-8 text CSV: the error names the file and what was expected ----

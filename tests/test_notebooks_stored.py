@@ -37,7 +37,7 @@ def _code_cells(nb):
 def test_the_course_has_its_welcome_notebook():
     names = [p.name for p in PATHS]
     assert "00_welcome.ipynb" in names, f"notebooks/00_welcome.ipynb is missing (found {names})"
-    numbers = [n.split("_", 1)[0] for n in names]  # 03a and 03b are two parts of 03
+    numbers = [n.split("_", 1)[0] for n in names]  # 03a, 03b and 03c are parts of 03
     assert len(numbers) == len(set(numbers)), f"two notebooks share a number: {names}"
 
 

@@ -16,6 +16,8 @@ import re
 import pytest
 from conftest import NOTEBOOKS
 
+from course_lib.record import MIMETYPE
+
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb"))
 #: Numbers that prose may state without an output (per notebook name, or "*" for all): constants.
 ALLOW = {
@@ -73,7 +75,7 @@ def output_numbers(nb: dict) -> list[float]:
             data = out.get("data", {})
             for key in ("text/plain", "text/html", "text/markdown"):
                 chunks.append("".join(data.get(key, "")))
-            payload = data.get("application/vnd.course.record+json")
+            payload = data.get(MIMETYPE)
             if payload:
                 chunks.append(json.dumps(payload))
     found = []

@@ -162,12 +162,12 @@ def test_fuse_weighted_sum_brute_force(small):
     )
     u = 11
     minmax = (raw[u] - raw[u].min(0)) / (raw[u].max(0) - raw[u].min(0))
-    np.testing.assert_allclose(ranking.fuse_weighted_sum(cs, w, "minmax")[u], minmax @ w, rtol=1e-9)
+    np.testing.assert_allclose(fusion.fuse_weighted_sum(cs, w, "minmax")[u], minmax @ w, rtol=1e-9)
     ranks = np.array([[sorted(raw[u, :, s]).index(raw[u, j, s]) for s in range(5)] for j in range(N_CAND)])
     if len(np.unique(raw[u, :, 4])) == N_CAND:  # no tied popularity in this row: rank is unambiguous
-        np.testing.assert_allclose(ranking.fuse_weighted_sum(cs, w, "rank")[u], ranks / (N_CAND - 1) @ w)
+        np.testing.assert_allclose(fusion.fuse_weighted_sum(cs, w, "rank")[u], ranks / (N_CAND - 1) @ w)
     with pytest.raises(ValueError, match="normalise"):
-        ranking.fuse_weighted_sum(cs, w, "zscore")
+        fusion.fuse_weighted_sum(cs, w, "zscore")
 
 
 def test_top_k_breaks_ties_by_candidate_column():

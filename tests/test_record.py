@@ -1,4 +1,4 @@
-"""course_lib.record: the display payload, its validation, and reading figures back."""
+"""course_lib.record: the display payload and its validation; tools/records.py: reading figures back."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ import math
 import nbformat
 import numpy as np
 import pytest
+from conftest import load_tool
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from course_lib.record import MIMETYPE, read_records, record, records_from_notebook
+from course_lib.record import MIMETYPE, record
+
+_tool = load_tool("records")
+read_records, records_from_notebook = _tool.read_records, _tool.records_from_notebook
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Tests of the simulated shop: realism of the shipped dataset, reproducibility, and the Shop truth API.
 
 The figures pinned in ``CARD`` and ``CONFLICT`` are the ones datasets/README.md states; if the shop
-changes, regenerate the card's numbers (``data.shop_realism``, ``data.objective_conflict``) and update both.
+changes, regenerate the card's numbers (``python tools/shop_card.py``) and update both.
 """
 
 from __future__ import annotations
@@ -9,9 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_tool
 from sklearn.metrics import roc_auc_score
 
 from course_lib import data, shop
+
+shop_card = load_tool("shop_card")
 
 # The data card's realism figures (datasets/README.md), rounded as stated there.
 CARD = {
@@ -74,7 +77,7 @@ def test_realism_ranges_independently(shipped):
 
 
 def test_card_figures(shipped):
-    figures = data.shop_realism(shipped)
+    figures = shop_card.shop_realism(shipped)
     for name, value in CARD.items():
         tol = 0.0005 if name == "ctr" else 0.002
         assert figures[name] == pytest.approx(value, abs=tol), name
@@ -82,7 +85,7 @@ def test_card_figures(shipped):
 
 
 def test_objectives_conflict(shipped):
-    table = data.objective_conflict(shipped)
+    table = shop_card.objective_conflict(shipped)
     pd.testing.assert_frame_equal(table[CONFLICT.columns], CONFLICT, check_names=False, rtol=0.005, atol=0.006)
     # Each objective is won by the ranking built for it, and every winner loses elsewhere.
     assert table["clicks"].idxmax() == "ctr"

@@ -34,8 +34,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from execute import NotebookError, run_notebook  # noqa: E402
-
-from course_lib.record import records_from_notebook  # noqa: E402
+from records import records_from_notebook  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Budgets from COURSE_DESIGN.md, for a quiet machine with 2 CPU cores.
@@ -43,7 +42,7 @@ BUDGET_NOTEBOOK_S = 60
 BUDGET_NOTEBOOK_GB = 1.5
 BUDGET_SPINE_S = 300  # notebooks 00 to 07, the one-day spine
 BUDGET_TOTAL_S = 480
-SPINE = ("00", "01", "02", "03a", "03b", "04", "05", "06", "07")
+SPINE = ("00", "01", "02", "03a", "03b", "03c", "04", "05", "06", "07")
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 PACKAGES = ("numpy", "pandas", "tensorflow", "keras", "scikit-learn", "pymoo")
 

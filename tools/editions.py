@@ -40,7 +40,7 @@ CHECK_CALL = re.compile(r"\bchecks\.([a-z_0-9]+)\(")
 KINDS = ("build", "predict", "read", "decide")
 #: Notebooks the one-day schedule covers; the others are extensions (a second day, or self-study).
 #: 03a is one of them: 03b reads its baseline scores (and runs it if they are missing).
-DAY_ONE = ("00", "01", "02", "03b", "04", "05", "06", "07")
+DAY_ONE = ("00", "01", "02", "03b", "03c", "04", "05", "06", "07")
 
 
 def notebooks() -> list[Path]:

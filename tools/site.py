@@ -38,6 +38,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sync_headers import course_config as _repository  # noqa: E402
 
+from course_lib.record import MIMETYPE as RECORD  # noqa: E402  (headline figures: not shown on the site)
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "site"
 NOTEBOOK_GLOB = "[0-9][0-9]*_*.ipynb"
@@ -45,7 +47,6 @@ NOTEBOOK_GLOB = "[0-9][0-9]*_*.ipynb"
 PAGES = [("datasets/README.md", True), ("CONTRIBUTING.md", True), ("docs/instructor_guide.md", False)]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-RECORD = "application/vnd.course.record+json"  # course_lib.record's headline figures: not shown on the site
 WIDGET_NOTE = (
     "<p><em>An interactive widget is shown here when you run this cell "
     "(JupyterLab, Colab or Binder: use the badges at the top of the page).</em></p>"

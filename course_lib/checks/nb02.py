@@ -100,11 +100,13 @@ def check_no_logq_reading(answer) -> None:
 def check_encoder_decision(answer) -> None:
     """Exercise 2.4 (decide): ship the attention encoder instead of mean pooling?"""
     check_choice("2.4", answer, {
-        "a": (False, "no sequence encoder beats the mean by a hundredth, from one seed: within seed-to-seed noise, while training "
-                     "(and serving) cost several times more: the costlier model has to prove a gain."),
-        "b": (True, "the gain is within noise and the cost is several times higher; name the evidence that would "
-                    "change the decision (order signal in the logs, a multi-seed gain)."),
-        "c": (False, "the GRU did not do better than the mean either, and costs more to train."),
+        "a": (False, "attention does not beat the mean on any column (one seed, half the epochs), while training "
+                     "(and serving) cost several times more: the costlier model has to prove a gain beyond "
+                     "seed-to-seed noise."),
+        "b": (True, "no gain beyond noise, at several times the cost; name the evidence that would change the "
+                    "decision (order signal in the logs, a gain over several seeds with more epochs)."),
+        "c": (False, "one short run from one seed, on logs with little order signal, cannot rule sequence models out "
+                     "for good: with sessions and shifting intent they often pay. Keep the door open, with a test."),
         "d": (False, "co-occurrence is clearly below the two-tower model on every column of the table."),
     })
 

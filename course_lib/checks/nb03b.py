@@ -58,49 +58,30 @@ def check_mix_experts(mix_experts) -> None:
     passed("3.1", "Softmax over the experts, then a weighted sum: each task's gate picks its own mix.")
 
 
-def check_selection_prediction(answer) -> None:
-    """Exercise 3.2 (predict): which CVR estimate tracks the truth better on the impressions nobody clicked?"""
+def check_parameter_prediction(answer) -> None:
+    """Exercise 3.2 (predict): which architecture has the most parameters?"""
     check_choice("3.2", answer, {
-        "a": (False, "the naive model never saw a non-clicked impression in training: it learns its embeddings "
-                     "from the clicked rows alone, a few percent of the data, and is served on all of them."),
-        "b": (True, "ESMM learns pCVR through pCTCVR = pCTR x pCVR over every impression, and its CVR tower shares "
-                    "the embeddings that the click task trains on all rows."),
-        "c": (False, "they differ in what they learn from: clicked rows only against every impression."),
+        "a": (False, "shared-bottom pays for one shared hidden layer on the wide input layer; MMoE pays for four."),
+        "b": (True, "each of MMoE's 4 experts is a hidden layer on the whole input layer, so that layer is paid "
+                    "for four times; the gates add only one weight per input and expert."),
+        "c": (False, "ESMM pays for two towers on the input layer; MMoE's four experts each read it too."),
+        "d": (False, "the layers that read the wide input layer (embeddings and statistics) dominate the count, "
+                     "and the architectures have one, two or four of them."),
     })
 
 
-def check_esmm_cvr(answer, expected) -> None:
-    """Exercise 3.3: ESMM's pCVR from its two outputs, pCTCVR / pCTR, for every row."""
-    if not attempted(answer, "3.3"):
-        return
-    a = np.asarray(answer, dtype=float)
-    e = np.asarray(expected, dtype=float)
-    expect(a.shape == e.shape, "3.3", f"one pCVR per row: expected shape {e.shape}, got {a.shape}.")
-    expect(np.all(a <= 1 + 1e-6), "3.3", "some values exceed 1: divide pCTCVR (purchase) by pCTR (click), "
-           "not the other way round.")
-    expect(not np.allclose(a, 0) and a.mean() > 0.01, "3.3", "the values are far too small: pCVR = pCTCVR / pCTR, "
-           "a division, not a product.")
-    expect_close(a, e, "3.3", "pCVR", rtol=1e-3, atol=1e-6)
-    passed("3.3", "pCVR = pCTCVR / pCTR: the identity ESMM is built on.")
-
-
-def check_launch_decision(answer, network_wins_both: bool) -> None:
-    """Exercise 3.4 (decide): which launch memo to sign for the model that feeds the ranking notebooks.
-
-    network_wins_both: whether the multi-task network beat the best baseline on both tasks by more than
-    twice the seed standard deviation (the notebook computes it); the right memo depends on it.
-    """
-    check_choice("3.4", answer, {
-        "a": (network_wins_both,
-              "the network wins both tasks beyond seed noise, and brings consistent, calibrated probabilities "
-              "and one model to serve." if network_wins_both else
-              "the verdict lines of section 8 do not say that: on at least one task the network does not beat "
-              "the trees beyond twice the seed standard deviation."),
-        "b": (not network_wins_both,
-              "accuracy is level at best; the network's case is P(click and purchase) <= P(click) by "
-              "construction, calibration and one model to serve, which the ranking needs." if not
-              network_wins_both else
-              "it understates the measurement: the network does beat the trees on both tasks beyond seed noise."),
-        "c": (False, "two separate models can give P(click and purchase) > P(click), and the ranking divides one "
-                     "by the other; simpler is not the only criterion a memo weighs, and it is not measured here."),
-    })
+def check_best_pass(answer, stop_losses) -> None:
+    """Exercise 3.3 (read): which pass does early stopping keep? ``stop_losses``: the loss on the stop rows per pass."""
+    losses = [float(v) for v in stop_losses]
+    keep = int(np.argmin(losses))
+    shown = ", ".join(f"pass {k + 1}: {v:.4f}" for k, v in enumerate(losses))
+    options = {}
+    for k, letter in enumerate("abc"[: len(losses)]):
+        if k == keep:
+            options[letter] = (True, f"the stop rows' loss is lowest after pass {k + 1} ({shown}).")
+        elif losses[k] > losses[keep] and k > keep:
+            options[letter] = (False, f"the stop rows' loss rises after pass {keep + 1} ({shown}); the falling line "
+                                      "is the fit rows' loss, which early stopping does not read.")
+        else:
+            options[letter] = (False, f"the stop rows' loss still falls after pass {k + 1} ({shown}).")
+    check_choice("3.3", answer, options)
