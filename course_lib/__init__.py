@@ -1,7 +1,7 @@
 """Multi-objective recommendation, hands-on: the course helpers.
 
 Importing course_lib is cheap and never imports TensorFlow: the deciding wing
-(metrics, fusion, ranking, optimize) stays fast and usable without it. The Keras
+(metrics, fusion, ranking, pso, tuning, pareto) stays fast and usable without it. The Keras
 code is exported from notebooks 02 and 03b; import it explicitly:
 ``from course_lib import encoders, multitask``.
 """

@@ -1,18 +1,11 @@
 """The artifact cache: what one notebook computes and later notebooks read, and when it is stale.
 
-Notebook 02 writes each user's candidates, 03a the baselines' scores, 03b the chosen multi-task network's
-weights, 03c its predictions for the candidates, 05 and 06 their tuned fusion weights. Each artifact is a folder
-under ``artifacts/`` (git-ignored) with its tables (Parquet), values (JSON) or arrays (a NumPy ``.npz``, read
-without pickle) and one ``sidecar.json``.
-
-**One staleness rule.** An artifact is current when its sidecar matches
-- the dataset's checksum (the shop it was computed on),
-- the *recipe*: a SHA-256 of the producing notebook's code cells (exercise cells excluded,
-  so a learner's answers do not invalidate anything), and
-- the sidecars of the artifacts it was computed from (``depends_on``).
-**One rebuild.** A missing or stale artifact is rebuilt by running its producing notebook,
-a copy of it in a fresh kernel (the notebook on disk is not touched), then read. Reading
-never imports TensorFlow, so the deciding notebooks stay light.
+Each artifact (``PRODUCERS``) is a folder under ``artifacts/`` (git-ignored) of tables (Parquet), values
+(JSON) or arrays (``.npz``, read without pickle) and a ``sidecar.json``. It is current when its sidecar
+matches the dataset's checksum, the *recipe* (a SHA-256 of the producing notebook's code cells, exercise
+cells left out, so a learner's answers invalidate nothing) and the sidecars of the artifacts it was
+computed from (``depends_on``). A missing or stale artifact is rebuilt by running a copy of its producing
+notebook in a fresh kernel, then read. Reading never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -35,12 +28,9 @@ SIDECAR = "sidecar.json"
 EXERCISE_TAG = "exercise"
 #: Which notebook produces each artifact; running it (top to bottom) rebuilds the artifact.
 PRODUCERS = {
-    "candidates": "02_encoders.ipynb",
-    "baselines": "03a_practitioner_baseline.ipynb",
-    "multitask_model": "03b_multi_task_model.ipynb",
-    "predictions": "03c_judging_the_network.ipynb",
-    "tuned_weights_05": "05_pso_tuning.ipynb",
-    "tuned_weights_06": "06_ga_nsga2_tuning.ipynb",
+    "candidates": "02_encoders.ipynb", "baselines": "03a_practitioner_baseline.ipynb",
+    "multitask_model": "03b_multi_task_model.ipynb", "predictions": "03c_judging_the_network.ipynb",
+    "tuned_weights_05": "05_pso_tuning.ipynb", "tuned_weights_06": "06_ga_nsga2_tuning.ipynb",
 }
 _REBUILDING = "COURSE_LIB_REBUILDING"
 
@@ -48,11 +38,8 @@ _REBUILDING = "COURSE_LIB_REBUILDING"
 def _dataset_checksum(data: ShopData) -> str:
     """A SHA-256 fingerprint of a shop's tables (params, items, users, impressions' ids and labels)."""
     h = hashlib.sha256(json.dumps(data.params, sort_keys=True, default=str).encode())
-    cols = {
-        "items": ["item_id", "price", "launch_day"],
-        "users": ["user_id", "signup_day"],
-        "impressions": ["user_id", "item_id", "day", "clicked", "purchased"],
-    }
+    cols = {"items": ["item_id", "price", "launch_day"], "users": ["user_id", "signup_day"],
+            "impressions": ["user_id", "item_id", "day", "clicked", "purchased"]}
     for name, c in cols.items():
         h.update(pd.util.hash_pandas_object(getattr(data, name)[c], index=False).to_numpy().tobytes())
     return h.hexdigest()
@@ -75,14 +62,12 @@ def _folder(name: str, root: Path | None) -> Path:
 
 
 def _expected(name: str, data: ShopData, depends_on: tuple[str, ...], root: Path | None) -> dict:
-    deps = {}
-    for dep in depends_on:
-        side = _folder(dep, root) / SIDECAR
-        deps[dep] = hashlib.sha256(side.read_bytes()).hexdigest() if side.exists() else None
+    sides = {dep: _folder(dep, root) / SIDECAR for dep in depends_on}
+    deps = {dep: hashlib.sha256(s.read_bytes()).hexdigest() if s.exists() else None for dep, s in sides.items()}
     return {"dataset": _dataset_checksum(data), "recipe": _recipe(PRODUCERS[name]), "depends_on": deps}
 
 
-def stale_reason(name: str, data: ShopData | None = None, root: Path | None = None) -> str | None:
+def _stale_reason(name: str, data: ShopData, root: Path | None = None) -> str | None:
     """Why artifact ``name`` cannot be used as stored (a short phrase), or None when it is current."""
     side = _folder(name, root) / SIDECAR
     if not side.exists():
@@ -92,10 +77,9 @@ def stale_reason(name: str, data: ShopData | None = None, root: Path | None = No
     except (OSError, json.JSONDecodeError) as err:
         return f"unreadable {side} ({err})"
     for dep in meta.get("depends_on", {}):
-        reason = stale_reason(dep, data, root)
+        reason = _stale_reason(dep, data, root)
         if reason is not None:
             return f"its input {dep!r} is stale ({reason})"
-    data = load_shop() if data is None else data
     expected = _expected(name, data, tuple(meta.get("depends_on", {})), root)
     for key, what in [("dataset", "the dataset changed"), ("recipe", f"the code of {PRODUCERS[name]} changed"),
                       ("depends_on", "an input artifact was rebuilt")]:
@@ -108,10 +92,10 @@ def stale_reason(name: str, data: ShopData | None = None, root: Path | None = No
 def save(name: str, data: ShopData, depends_on: tuple[str, ...] = (), root: Path | None = None,
          **parts: pd.DataFrame | dict | list) -> Path:
     """Store artifact ``name``: each DataFrame part as ``<part>.parquet``, each list of NumPy arrays (a
-    model's weights) as ``<part>.npz``, each other dict/list as ``<part>.json``.
+    model's weights) as ``<part>.npz``, each other dict/list as ``<part>.json``; returns its folder.
 
-    Call it from the producing notebook (``PRODUCERS[name]``) with the shop the artifact was
-    computed on and the artifacts it read (``depends_on``). Returns the artifact's folder.
+    Call it from the producing notebook (``PRODUCERS[name]``) with the shop the artifact was computed
+    on and the artifacts it read (``depends_on``).
     """
     folder = _folder(name, root)
     folder.mkdir(parents=True, exist_ok=True)
@@ -134,7 +118,7 @@ def save(name: str, data: ShopData, depends_on: tuple[str, ...] = (), root: Path
     return folder
 
 
-def rebuild(name: str) -> None:
+def _rebuild(name: str) -> None:
     """Run the producing notebook of ``name`` (a copy, in a fresh kernel); it saves the artifact."""
     import nbformat
     from nbclient import NotebookClient
@@ -146,26 +130,24 @@ def rebuild(name: str) -> None:
                            f"run its cells in order (Kernel > Restart and Run All)")
     print(f"Artifact {name!r} is rebuilt by running notebooks/{notebook} (a copy; a minute or two) ...", flush=True)
     start = time.perf_counter()
-    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
     env = {**os.environ, _REBUILDING: ",".join(filter(None, [*running, notebook])), "PYTHONHASHSEED": "0",
            "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
-    client = NotebookClient(nb, timeout=1800, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
-    client.execute(env=env)
+    NotebookClient(nbformat.read(NOTEBOOKS / notebook, as_version=4), timeout=1800, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute(env=env)
     print(f"... {notebook} done in {time.perf_counter() - start:.0f} s", flush=True)
 
 
 def load(name: str, part: str, data: ShopData | None = None, root: Path | None = None):
     """Part ``part`` of artifact ``name`` (a DataFrame, the stored JSON, or a list of arrays), rebuilt first if stale.
 
-    Example: ``artifacts.load("predictions", "valid")``. No TensorFlow is imported here.
+    Example: ``artifacts.load("predictions", "valid")``. ``data``: the shop (default: ``load_shop()``).
     """
     data = load_shop() if data is None else data
-    reason = stale_reason(name, data, root)
+    reason = _stale_reason(name, data, root)
     if reason is not None:
         print(f"Artifact {name!r}: {reason}.")
-        rebuild(name)
-        reason = stale_reason(name, data, root)
+        _rebuild(name)
+        reason = _stale_reason(name, data, root)
         if reason is not None:
             raise RuntimeError(f"artifact {name!r} is still stale after running {PRODUCERS[name]}: {reason}")
     folder = _folder(name, root)

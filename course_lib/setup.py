@@ -14,29 +14,21 @@ SEED = 42
 
 #: Plot style for every figure of the course (readable at notebook width).
 PLOT_STYLE = {
-    "figure.figsize": (7.0, 4.0),
-    "figure.dpi": 80,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titleweight": "bold",
+    "figure.figsize": (7.0, 4.0), "figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.titleweight": "bold",
 }
 
 
 def _tensorflow_environment() -> None:
-    """Before any TensorFlow import: fewer log lines, oneDNN's reordering of float sums off
-    (results repeat exactly from run to run), and Keras 3 on the TensorFlow backend."""
+    """Before any TensorFlow import: fewer log lines, no oneDNN reordering of float sums (results repeat
+    exactly), and Keras 3 on the TensorFlow backend."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
 def _seed_everything(seed: int, tensorflow: bool = False) -> None:
-    """Seed Python's ``random``, NumPy's global generator and, when asked, Keras/TensorFlow.
-
-    Code that wants its own stream should still use ``np.random.default_rng(seed)``.
-    """
+    """Seed Python's ``random``, NumPy's global generator and, when asked, Keras/TensorFlow."""
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 (the global generator is what unseeded code draws from)
     if tensorflow:
@@ -47,12 +39,8 @@ def _seed_everything(seed: int, tensorflow: bool = False) -> None:
 
 @contextlib.contextmanager
 def _quiet_native_stderr() -> Iterator[None]:
-    """Silence what C++ code writes straight to file descriptor 2 (TensorFlow's start-up lines).
-
-    TensorFlow logs "Could not find cuda drivers" and similar lines through absl before
-    TF_CPP_MIN_LOG_LEVEL is read, so only redirecting the descriptor hides them. Python
-    exceptions are unaffected: a failing import still raises.
-    """
+    """Silence what C++ code writes straight to file descriptor 2 (TensorFlow's start-up lines, logged
+    through absl before TF_CPP_MIN_LOG_LEVEL is read). Python exceptions still raise."""
     try:
         saved = os.dup(2)
     except OSError:  # no usable descriptor 2 (some embedded interpreters)
@@ -80,21 +68,16 @@ def tensorflow_info() -> dict[str, object]:
 
         gpus = tf.config.list_physical_devices("GPU")
     tf.get_logger().setLevel("ERROR")
-    return {
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "backend": keras.backend.backend(),
-        "gpus": [g.name for g in gpus],
-    }
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "backend": keras.backend.backend(),
+            "gpus": [g.name for g in gpus]}
 
 
 def setup(seed: int = SEED, tensorflow: bool = False, verbose: bool = True) -> None:
     """Seed Python, NumPy (and Keras when ``tensorflow``), set the plot style, quiet TF logs.
 
     seed: the seed for every random generator the course uses.
-    tensorflow: also import TensorFlow and Keras 3, seed them and report whether a GPU is
-        present. Off by default: importing TensorFlow takes seconds and notebooks of the
-        deciding wing never need it. TensorFlow's thread pools are left at their defaults.
+    tensorflow: also import TensorFlow and Keras 3, seed them and report whether a GPU is present (off
+        by default: the import takes seconds and the deciding notebooks never need it).
     verbose: print one line with the versions that matter and the CPU count.
     """
     _tensorflow_environment()
@@ -106,33 +89,23 @@ def setup(seed: int = SEED, tensorflow: bool = False, verbose: bool = True) -> N
     mpl.rcParams.update(PLOT_STYLE)
     pd.set_option("display.precision", 4)
     pd.set_option("display.max_columns", 20)
-    info = [
-        f"python {sys.version.split()[0]}",
-        f"numpy {np.__version__}",
-        f"pandas {pd.__version__}",
-        f"{os.cpu_count()} CPU cores",
-    ]
+    info = [f"python {sys.version.split()[0]}", f"numpy {np.__version__}", f"pandas {pd.__version__}",
+            f"{os.cpu_count()} CPU cores"]
     if tensorflow:
         tf_info = tensorflow_info()
         _seed_everything(seed, tensorflow=True)
-        gpus = tf_info["gpus"]
-        info += [f"tensorflow {tf_info['tensorflow']}", f"keras {tf_info['keras']}", f"GPU: {'yes' if gpus else 'no'}"]
+        info += [f"tensorflow {tf_info['tensorflow']}", f"keras {tf_info['keras']}",
+                 f"GPU: {'yes' if tf_info['gpus'] else 'no'}"]
     if verbose:
         print("course_lib ready | seed", seed, "|", " | ".join(info))
 
 
 def release_memory() -> None:
-    """Hand the memory of dropped arrays and models back to the system (glibc keeps it otherwise).
-
-    A kernel's resident memory only grows while glibc keeps freed blocks for reuse; after ``del``ing
-    large arrays, this collects garbage and asks glibc to trim its heap, so the next step's peak starts
-    lower. Elsewhere than Linux with glibc, only the garbage collector runs.
-    """
+    """Collect garbage and hand the freed memory back to the system (glibc keeps it otherwise), so the
+    next step's peak starts lower. Elsewhere than Linux with glibc, only the garbage collector runs."""
     import ctypes
     import gc
 
     gc.collect()
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass

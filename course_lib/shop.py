@@ -1,26 +1,15 @@
 """The simulated shop: an e-commerce world whose behaviour model is known.
 
-Real logs never tell you the true probability that a user clicks an item. This
-shop does, so the course can show the ceiling a model can reach (the oracle AUC),
-compute the exact expected revenue of any ranking, and run fair A/B tests.
-
-The world, in one paragraph
----------------------------
-Items have a category, a brand, a price, a margin, a hidden quality and a hidden
-8-dimensional *taste vector* (their category's centre plus individual noise).
-Users have a segment (bargain hunter, brand loyalist, explorer, premium), a hidden
-taste vector (their segment's centre plus individual noise), a hidden price
-sensitivity and an activity rate. A legacy *logging policy* shows each request a
-slate of 10 items, mixing popularity, exploration and a little segment-level
-personalisation, and logs every impression with its position and propensity.
-Users examine slot ``k`` (0-based) with probability ``(1 + k) ** -0.7`` and click
-an examined item with probability ``sigmoid(attractiveness)``; some clicks become
-carts and some carts become purchases.
-
-Conflict by construction: cheap, popular items win clicks, expensive items win
-revenue, high-margin items win profit, and long-tail items win diversity.
-
-Use ``generate(...)`` for the tables and ``Shop`` for the truth.
+Real logs never tell you the true probability that a user clicks an item; this shop does, so the course
+can show the ceiling a model can reach, compute the exact expected revenue of any ranking and run fair
+A/B tests. Items have a category, brand, price, margin, hidden quality and hidden 8-dimensional taste
+vector; users a segment, hidden taste, price sensitivity and activity rate. A legacy logging policy shows
+each request a slate of 10 items and logs every impression with its position and propensity. Users
+examine slot ``k`` (0-based) with probability ``(1 + k) ** -0.7``, click an examined item with probability
+``sigmoid(attractiveness)``; some clicks become carts and some carts purchases. Conflict by construction:
+cheap popular items win clicks, expensive ones revenue, high-margin ones profit, long-tail ones diversity.
+datasets/README.md (the data card) states the model in full. ``Shop`` is the truth; the generator that drew
+the shipped tables, ``generate``, lives in tools/make_shop.py (no notebook runs it).
 """
 
 from __future__ import annotations
@@ -33,9 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-# ---------------------------------------------------------------------------
-# Constants of the world
-# ---------------------------------------------------------------------------
+# ---- Constants of the world ----
 
 TASTE_DIM = 8
 _TASTE_COLS = [f"taste_{d}" for d in range(TASTE_DIM)]
@@ -59,103 +46,76 @@ CATEGORIES = [
 ]
 CATEGORY_NAMES = [c[0] for c in CATEGORIES]
 _MEDIAN_PRICE = np.array([c[2] for c in CATEGORIES])
-BRANDS_PER_CATEGORY = 5
 
 # name, share of users, price sensitivity beta
 SEGMENTS = [
-    ("bargain_hunter", 0.35, 1.6),
-    ("brand_loyalist", 0.20, 0.8),
-    ("explorer", 0.30, 1.0),
-    ("premium", 0.15, 0.4),
+    ("bargain_hunter", 0.35, 1.6), ("brand_loyalist", 0.20, 0.8), ("explorer", 0.30, 1.0), ("premium", 0.15, 0.4),
 ]
 SEGMENT_NAMES = [s[0] for s in SEGMENTS]
 REGIONS = ["north", "south", "east", "west"]
 DEVICES = ["mobile", "desktop", "tablet"]
 
-# Title words: each taste dimension has a word for its positive and negative side,
-# so titles carry a little signal about an item's individual taste.
-TASTE_WORDS = [
-    ("classic", "modern"), ("compact", "large"), ("eco", "pro"), ("soft", "rugged"),
-    ("bright", "dark"), ("smart", "simple"), ("sport", "comfort"), ("vintage", "urban"),
-]
-_SYLLABLES = ["ka", "lo", "mi", "ra", "ven", "tor", "zu", "nel", "pa", "qui", "sol", "dex", "fi", "mar", "ost", "bel"]
-
-# The behaviour model's coefficients (see the module docstring and the data card).
+# The behaviour model's coefficients (the data card states the formulas).
 BEHAVIOUR = {
-    "click_intercept": -3.1,
-    "click_taste": 0.9,
-    "click_quality": 0.4,
-    "click_price": 0.6,
-    "loyalty_bonus": 0.8,
+    "click_intercept": -3.1, "click_taste": 0.9, "click_quality": 0.4, "click_price": 0.6, "loyalty_bonus": 0.8,
     "position_decay": 0.7,
-    "buy_intercept": -3.2,
-    "buy_taste": 0.5,
-    "buy_quality": 0.6,
-    "buy_price": 0.5,
-    "buy_reference_price": 20.0,
+    "buy_intercept": -3.2, "buy_taste": 0.5, "buy_quality": 0.6, "buy_price": 0.5, "buy_reference_price": 20.0,
 }
 LOGGING = {"epsilon": 0.15, "popularity": 1.0, "personalisation": 1.2}
 
-# Beyond one request (notebooks 08 and 09): sponsored items, star ratings, retention, in-session intent.
-# Each is drawn from its own random stream, ``np.random.default_rng([seed, STREAMS[name]])``, so adding
-# them changed none of the older tables (items, users, impressions, events, truth).
+# Beyond one request (notebooks 08 and 09). Each quantity has its own random stream,
+# ``np.random.default_rng([seed, STREAMS[name]])``, so adding it changed none of the older tables.
 STREAMS = {"ads": 1, "ratings": 2, "days": 3, "sessions": 4}
-#: Sponsored items: P(sponsored) = sigmoid(intercept + quality * q_i + late_launch * [launched in the log]);
-#: their cost-per-click bid (EUR) = bid_scale * sqrt(category median price) * exp(bid_noise * N(0, 1)),
-#: rounded to cents, at least min_bid. Ad revenue = bid x click. Weaker and newer items advertise more.
-ADS = {"intercept": -2.2, "quality": -0.6, "late_launch": 1.5, "bid_scale": 0.08, "bid_noise": 0.4, "min_bid": 0.05}
 #: Stars after a purchase (ordered probit): r = intercept + taste * taste(u, i) + quality * q_i
 #: - price * beta_u * log(price_i / category median) + noise * N(0, 1); stars = 1 + #(thresholds below r).
 RATING = {"intercept": -2.4, "taste": 0.8, "quality": 0.6, "price": 1.5, "noise": 1.0,
           "thresholds": (-0.9, -0.3, 0.4, 1.2)}
 #: A visit's satisfaction S = click * clicks + star * sum over its purchases of (stars - 3).
 SATISFACTION = {"click": 0.2, "star": 1.0}
-#: After each visit the user comes back (on later days) with P = sigmoid(intercept + satisfaction * S);
+#: After each visit the user comes back (on later days) with P = sigmoid(intercept + satisfaction * S),
 #: otherwise they leave the shop for good.
 RETENTION = {"intercept": 1.5, "satisfaction": 1.5}
-#: In-session intent: after page t the intent toward category c is
-#: decay * (intent before) + shift * (clicks on page t in category c); it adds to the attractiveness
-#: of every item of category c on later pages of the same session.
+#: In-session intent toward category c after page t: decay * (intent before) + shift * (clicks on page t in
+#: category c); it adds to the attractiveness of category c's items on the session's later pages.
 INTENT = {"shift": 1.0, "decay": 0.5}
+#: What tools/make_shop.py saves and ``data.load_shop`` reads (not the per-impression truth: it is rebuilt).
+TABLES = ["items", "users", "impressions", "events", "truth_items", "truth_users", "ads", "ratings"]
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function, elementwise."""
+def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
-
-
-# ---------------------------------------------------------------------------
-# Containers
-# ---------------------------------------------------------------------------
 
 
 @dataclass
 class ShopData:
     """The tables of one simulated shop.
 
-    Observable (what a real platform would log):
-      items (n_items rows), users (n_users rows), impressions (one row per item
-      shown), events (one row per view, click, cart or purchase).
-    Ground truth (what real life never gives you):
-      truth: one row per impression, aligned with ``impressions`` by
-      ``impression_id``, holding the true probabilities ``p_click``, ``p_cart``
-      and ``p_purchase`` (all unconditional, i.e. per impression);
-      truth_items and truth_users: the hidden parameters of the world;
-      shop: the ``Shop`` that evaluates the true behaviour model anywhere.
-    Beyond one request (observable too): ads (one row per item: sponsored, bid)
-    and ratings (one row per purchase: the stars the buyer gave).
+    Observable: items, users, impressions (one row per item shown), events (one row per view, click,
+    cart or purchase), ads (one row per item: sponsored, bid) and ratings (one row per purchase: stars).
+    Ground truth: truth (one row per impression, by ``impression_id``: the unconditional true
+    ``p_click``, ``p_cart``, ``p_purchase``; rebuilt from the hidden parameters when None),
+    truth_items and truth_users (the hidden parameters), and ``shop``, the true model anywhere.
     """
 
     items: pd.DataFrame
     users: pd.DataFrame
     impressions: pd.DataFrame
     events: pd.DataFrame
-    truth: pd.DataFrame
+    truth: pd.DataFrame | None
     truth_items: pd.DataFrame
     truth_users: pd.DataFrame
     params: dict = field(default_factory=dict)
     ads: pd.DataFrame | None = None
     ratings: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if self.truth is None:
+            imp = self.impressions
+            ids = (imp["user_id"].to_numpy(), imp["item_id"].to_numpy(), imp["position"].to_numpy())
+            p = self.shop.probabilities(*ids)
+            self.truth = pd.DataFrame({"impression_id": imp["impression_id"].to_numpy()})
+            for name in ["p_click", "p_cart", "p_purchase"]:
+                self.truth[name] = p[name].astype(np.float32)
 
     @property
     def shop(self) -> Shop:
@@ -163,51 +123,33 @@ class ShopData:
         return Shop(self.items, self.users, self.truth_items, self.truth_users, self.params, self.ads)
 
     def summary(self) -> pd.Series:
-        """Sizes and headline rates, as a Series a notebook can print."""
+        """Sizes and counts (users, items, days, requests, impressions, events, clicks, carts, purchases)."""
         imp = self.impressions
-        return pd.Series(
-            {
-                "users": len(self.users),
-                "items": len(self.items),
-                "days": int(self.params.get("n_days", imp["day"].max() + 1)),
-                "requests": int(imp["request_id"].nunique()),
-                "impressions": len(imp),
-                "events": len(self.events),
-                "clicks": int(imp["clicked"].sum()),
-                "carts": int(imp["carted"].sum()),
-                "purchases": int(imp["purchased"].sum()),
-            }
-        )
-
-
-# ---------------------------------------------------------------------------
-# The true behaviour model
-# ---------------------------------------------------------------------------
+        return pd.Series({
+            "users": len(self.users), "items": len(self.items), "days": int(self.params["n_days"]),
+            "requests": int(imp["request_id"].nunique()), "impressions": len(imp), "events": len(self.events),
+            "clicks": int(imp["clicked"].sum()), "carts": int(imp["carted"].sum()),
+            "purchases": int(imp["purchased"].sum()),
+        })
 
 
 class Shop:
     """The true behaviour model of a shop, for any user, item and position.
 
-    Build it from the tables (``ShopData.shop``). Every method takes integer
-    ``user_ids`` and ``item_ids`` arrays that broadcast against each other, so a
-    ``(n_users, 1)`` array of users and a ``(n_users, n_candidates)`` array of
-    items score whole candidate sets at once.
+    Build it from the tables (``ShopData.shop``). Every method takes integer ``user_ids`` and
+    ``item_ids`` arrays that broadcast against each other: ``(n_users, 1)`` users against
+    ``(n_users, n_candidates)`` items score whole candidate sets at once.
     """
 
-    def __init__(self, items, users, truth_items, truth_users, params=None, ads=None):
-        self.params = dict(params or {})
-        self.n_items = len(items)
-        self.n_users = len(users)
-        ti = truth_items.sort_values("item_id")
-        tu = truth_users.sort_values("user_id")
-        it = items.sort_values("item_id")
-        us = users.sort_values("user_id")
-        if not (np.array_equal(ti["item_id"], np.arange(self.n_items))
-                and np.array_equal(it["item_id"], np.arange(self.n_items))):
-            raise ValueError("items and truth_items must hold item_id 0..n_items-1 exactly once")
-        if not (np.array_equal(tu["user_id"], np.arange(self.n_users))
-                and np.array_equal(us["user_id"], np.arange(self.n_users))):
-            raise ValueError("users and truth_users must hold user_id 0..n_users-1 exactly once")
+    def __init__(self, items, users, truth_items, truth_users, params, ads=None):
+        self.params = dict(params)
+        self.n_items, self.n_users = len(items), len(users)
+        ti, it = truth_items.sort_values("item_id"), items.sort_values("item_id")
+        tu, us = truth_users.sort_values("user_id"), users.sort_values("user_id")
+        for names, key, n, tables in [("items and truth_items", "item_id", self.n_items, (ti, it)),
+                                      ("users and truth_users", "user_id", self.n_users, (tu, us))]:
+            if not all(np.array_equal(t[key], np.arange(n)) for t in tables):
+                raise ValueError(f"{names} must hold {key} 0..{n - 1} exactly once")
         self.item_taste = ti[_TASTE_COLS].to_numpy(np.float64)
         self.user_taste = tu[_TASTE_COLS].to_numpy(np.float64)
         self.quality = ti["quality"].to_numpy(np.float64)
@@ -229,19 +171,13 @@ class Shop:
         self.log_rel_price = np.log(self.price / _MEDIAN_PRICE[self.category])
         self.log_ref_price = np.log(self.price / BEHAVIOUR["buy_reference_price"])
         # Segment-by-category taste: what coarse features alone can know.
-        seg_c = np.array([tu.loc[self.segment == s, _TASTE_COLS].mean().to_numpy() for s in range(len(SEGMENTS))])
-        cat_c = np.array([ti.loc[self.category == c, _TASTE_COLS].mean().to_numpy() for c in range(len(CATEGORIES))])
-        self.segment_centres = np.array(self.params.get("segment_centres", seg_c))
-        self.category_centres = np.array(self.params.get("category_centres", cat_c))
+        self.segment_centres = np.array(self.params["segment_centres"])
+        self.category_centres = np.array(self.params["category_centres"])
 
-    # -- the pieces of the model -------------------------------------------------
+    # ---- One request ----
 
-    def taste(self, user_ids, item_ids, coarse: bool = False) -> np.ndarray:
-        """Taste match w_u . v_i / sqrt(8), shape of the broadcast ids.
-
-        With ``coarse=True`` both vectors are replaced by their segment and
-        category centres: the part of taste that coarse features explain.
-        """
+    def _taste(self, user_ids, item_ids, coarse: bool = False) -> np.ndarray:
+        """Taste match w_u . v_i / sqrt(8); ``coarse``: of the segment and category centres instead."""
         user_ids, item_ids = np.asarray(user_ids), np.asarray(item_ids)
         if coarse:
             u = self.segment_centres[self.segment[user_ids]]
@@ -251,19 +187,14 @@ class Shop:
             v = self.item_taste[item_ids]
         return np.einsum("...d,...d->...", u, v) / np.sqrt(TASTE_DIM)
 
-    def attractiveness(self, user_ids, item_ids, coarse: bool = False, intent=None) -> np.ndarray:
-        """Logit of P(click | examined), shape of the broadcast ids.
-
-        intent: optional in-session intent, ``(n, n_categories)`` for item_ids of
-        shape ``(n,)`` or ``(n, K)`` (see ``next_intent``); it adds
-        ``intent[row, category of the item]`` to the logit. None: a fresh session.
-        """
+    def _attractiveness(self, user_ids, item_ids, coarse: bool = False, intent=None) -> np.ndarray:
+        """Logit of P(click | examined); ``intent`` as in ``probabilities``."""
         b = BEHAVIOUR
         user_ids, item_ids = np.asarray(user_ids), np.asarray(item_ids)
         loyal = (self.favourite_brand[user_ids] == self.brand[item_ids]) & (self.segment[user_ids] == 1)
         a = (
             b["click_intercept"]
-            + b["click_taste"] * self.taste(user_ids, item_ids, coarse)
+            + b["click_taste"] * self._taste(user_ids, item_ids, coarse)
             + b["click_quality"] * self.quality[item_ids]
             - b["click_price"] * self.beta[user_ids] * self.log_rel_price[item_ids]
             + b["loyalty_bonus"] * loyal
@@ -277,32 +208,32 @@ class Shop:
 
     @staticmethod
     def examination(positions) -> np.ndarray:
-        """P(user looks at slot k), k 0-based: (1 + k) ** -0.7."""
+        """P(user looks at slot k), k 0-based: (1 + k) ** -0.7, the shape of ``positions``."""
         return (1.0 + np.asarray(positions, dtype=np.float64)) ** -BEHAVIOUR["position_decay"]
 
     def p_purchase_given_click(self, user_ids, item_ids, coarse: bool = False) -> np.ndarray:
-        """P(purchase | click): taste, quality and the absolute price matter."""
+        """P(purchase | click), broadcast shape: taste, quality and the absolute price matter."""
         b = BEHAVIOUR
         user_ids, item_ids = np.asarray(user_ids), np.asarray(item_ids)
         z = (
             b["buy_intercept"]
-            + b["buy_taste"] * self.taste(user_ids, item_ids, coarse)
+            + b["buy_taste"] * self._taste(user_ids, item_ids, coarse)
             + b["buy_quality"] * self.quality[item_ids]
             - b["buy_price"] * self.beta[user_ids] * self.log_ref_price[item_ids]
         )
-        return sigmoid(z)
+        return _sigmoid(z)
 
     def probabilities(self, user_ids, item_ids, positions=0, coarse: bool = False,
                       intent=None) -> dict[str, np.ndarray]:
-        """True probabilities of one impression, all of the broadcast shape.
+        """True probabilities of one impression, each of the broadcast shape.
 
-        Returns ``p_click`` = P(click), ``p_cart`` = P(click and cart),
-        ``p_purchase`` = P(click, cart and purchase), and the conditional
-        ``p_purchase_given_click``. A purchase always passes through the cart:
-        P(cart | click) = P(purchase | cart) = sqrt(P(purchase | click)).
-        ``intent`` (see ``attractiveness``) moves clicks only, not P(purchase | click).
+        Returns ``p_click`` = P(click), ``p_cart`` = P(click and cart), ``p_purchase`` = P(click, cart
+        and purchase) and ``p_purchase_given_click``; P(cart | click) = P(purchase | cart) =
+        sqrt(P(purchase | click)). coarse: the taste of the segment and category centres only (what
+        coarse features can know). intent: in-session intent ``(n, n_categories)`` for items of shape
+        ``(n,)`` or ``(n, K)``; it adds ``intent[row, category of the item]`` to the click logit only.
         """
-        p_ctr = self.examination(positions) * sigmoid(self.attractiveness(user_ids, item_ids, coarse, intent))
+        p_ctr = self.examination(positions) * _sigmoid(self._attractiveness(user_ids, item_ids, coarse, intent))
         p_cvr = self.p_purchase_given_click(user_ids, item_ids, coarse)
         return {
             "p_click": p_ctr,
@@ -312,53 +243,29 @@ class Shop:
         }
 
     def expected_outcomes(self, user_ids, slates) -> pd.DataFrame:
-        """Exact expected clicks, purchases, GMV and profit of ranked slates.
+        """Exact expected clicks, purchases, gmv (EUR) and profit (EUR) of ranked slates, one row per request.
 
-        user_ids: (n,) ints; slates: (n, K) item ids, best first (slot 0 on top).
-        Returns one row per request with columns clicks, purchases, gmv (EUR)
-        and profit (EUR), each the sum over the K slots.
+        user_ids: (n,) ints; slates: (n, K) item ids, slot 0 on top. Each value sums over the K slots.
         """
         user_ids = np.asarray(user_ids)[:, None]
         slates = np.asarray(slates)
         p = self.probabilities(user_ids, slates, np.arange(slates.shape[1])[None, :])
-        return pd.DataFrame(
-            {
-                "clicks": p["p_click"].sum(1),
-                "purchases": p["p_purchase"].sum(1),
-                "gmv": (p["p_purchase"] * self.price[slates]).sum(1),
-                "profit": (p["p_purchase"] * self.margin[slates]).sum(1),
-            }
-        )
-
-    def impression_truth(self, impressions: pd.DataFrame) -> pd.DataFrame:
-        """True probabilities of logged impressions, one row each (float32).
-
-        impressions: a frame with impression_id, user_id, item_id and position.
-        Returns impression_id, p_click, p_cart and p_purchase. The shipped data
-        keeps only the hidden parameters; this rebuilds the per-impression truth.
-        """
-        p = self.probabilities(
-            impressions["user_id"].to_numpy(),
-            impressions["item_id"].to_numpy(),
-            impressions["position"].to_numpy(),
-        )
-        out = pd.DataFrame({"impression_id": impressions["impression_id"].to_numpy()})
-        for name in ["p_click", "p_cart", "p_purchase"]:
-            out[name] = p[name].astype(np.float32)
-        return out
-
-    # -- the logging policy --------------------------------------------------------
+        return pd.DataFrame({
+            "clicks": p["p_click"].sum(1),
+            "purchases": p["p_purchase"].sum(1),
+            "gmv": (p["p_purchase"] * self.price[slates]).sum(1),
+            "profit": (p["p_purchase"] * self.margin[slates]).sum(1),
+        })
 
     def logging_probs(self, user_ids, days) -> np.ndarray:
         """The logging policy's first-slot distribution over items, (n, n_items).
 
-        A mixture: (1 - epsilon) of a softmax over popularity plus segment-level
-        personalisation, and epsilon uniform over the items launched by ``day``.
-        Later slots are drawn from the same distribution without replacement.
+        (1 - epsilon) of a softmax over popularity plus segment-level personalisation, epsilon uniform
+        over the items launched by ``day``. Later slots draw from it without replacement.
         """
         user_ids, days = np.asarray(user_ids), np.asarray(days)
         launched = self.launch_day[None, :] <= days[:, None]
-        coarse = self.taste(user_ids[:, None], np.arange(self.n_items)[None, :], coarse=True)
+        coarse = self._taste(user_ids[:, None], np.arange(self.n_items)[None, :], coarse=True)
         s = LOGGING["popularity"] * self.logging_score[None, :] + LOGGING["personalisation"] * coarse
         s = np.where(launched, s, -np.inf)
         s = s - s.max(1, keepdims=True)
@@ -367,13 +274,8 @@ class Shop:
         uniform = launched / launched.sum(1, keepdims=True)
         return (1 - LOGGING["epsilon"]) * soft + LOGGING["epsilon"] * uniform
 
-    def sample_slates(self, user_ids, days, rng: np.random.Generator, k: int = SLATE_SIZE):
-        """Draw slates from the logging policy.
-
-        Returns (slates, propensities), both (n, k): the item in each slot and
-        the probability the policy had of putting it there given the slots above
-        (for slot 0 this is the plain probability of showing the item first).
-        """
+    def _sample_slates(self, user_ids, days, rng: np.random.Generator, k: int = SLATE_SIZE):
+        """Slates of the logging policy and their propensities (given the slots above), both (n, k)."""
         n = len(user_ids)
         slates = np.empty((n, k), dtype=np.int64)
         props = np.empty((n, k), dtype=np.float64)
@@ -391,33 +293,26 @@ class Shop:
                 p[rows, idx] = 0.0
         return slates, props
 
-    # -- simulating new traffic ---------------------------------------------------------
+    # ---- New traffic ----
 
-    def sample_requests(self, n_requests: int, day: int, rng: np.random.Generator) -> np.ndarray:
-        """Users arriving on ``day``: (n_requests,) ids drawn in proportion to activity."""
-        active = self.signup_day <= day
-        w = self.activity * active
-        return rng.choice(self.n_users, size=n_requests, p=w / w.sum())
+    def _arrivals(self, n: int, day: int | None, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+        """(n,) users arriving on ``day`` (default: the day after the log), in proportion to activity; and the day."""
+        day = int(self.params["n_days"]) if day is None else int(day)
+        w = self.activity * (self.signup_day <= day)
+        return rng.choice(self.n_users, size=n, p=w / w.sum()), day
 
     def simulate(self, policy, n_requests: int, seed: int, day: int | None = None) -> pd.DataFrame:
         """Run ``policy`` on new traffic and sample what users do.
 
-        policy: a callable ``policy(user_ids, day) -> slates`` with user_ids (n,)
-        and slates (n, K) of item ids, best first.
-        The same ``seed`` gives the same arriving users and the same random
-        numbers for every (request, slot), whatever the policy: common random
-        numbers, so two policies compared on one seed differ only by what they
-        show. Returns one row per impression: request_id, user_id, item_id,
-        position, clicked, carted, purchased, price, margin, and the true
-        probabilities p_click, p_cart, p_purchase.
+        policy: ``policy(user_ids (n,), day) -> slates (n, K)`` item ids, best first. One ``seed`` gives
+        the same arriving users and random numbers for every (request, slot) whatever the policy (common
+        random numbers). Returns one row per impression: request_id, user_id, item_id, position,
+        clicked, carted, purchased, price, margin (EUR) and the true p_click, p_cart, p_purchase.
         """
-        day = int(self.params.get("n_days", 30)) if day is None else int(day)
         rng = np.random.default_rng(seed)
-        users = self.sample_requests(n_requests, day, rng)
+        users, day = self._arrivals(n_requests, day, rng)
         draws = rng.random((n_requests, 64, 3))
-        slates = np.asarray(policy(users, day))
-        if slates.ndim != 2 or slates.shape[0] != n_requests:
-            raise ValueError(f"policy must return an (n_requests, K) array of item ids, got shape {slates.shape}")
+        slates = _checked_slates(policy(users, day), n_requests, "n_requests")
         k = slates.shape[1]
         if k > draws.shape[1]:
             raise ValueError(f"slates of at most {draws.shape[1]} items are supported, got K={k}")
@@ -430,25 +325,22 @@ class Shop:
         clicked = draws[..., 0] < p["p_click"]
         carted = clicked & (draws[..., 1] < np.sqrt(p["p_purchase_given_click"]))
         purchased = carted & (draws[..., 2] < np.sqrt(p["p_purchase_given_click"]))
-        return pd.DataFrame(
-            {
-                "request_id": np.repeat(request_ids, k),
-                "user_id": np.repeat(users, k),
-                "item_id": slates.ravel(),
-                "position": pos.ravel(),
-                "clicked": clicked.ravel(),
-                "carted": carted.ravel(),
-                "purchased": purchased.ravel(),
-                "price": self.price[slates].ravel(),
-                "margin": self.margin[slates].ravel(),
-                "p_click": p["p_click"].ravel(),
-                "p_cart": p["p_cart"].ravel(),
-                "p_purchase": p["p_purchase"].ravel(),
-            }
-        )
+        return pd.DataFrame({
+            "request_id": np.repeat(request_ids, k),
+            "user_id": np.repeat(users, k),
+            "item_id": slates.ravel(),
+            "position": pos.ravel(),
+            "clicked": clicked.ravel(),
+            "carted": carted.ravel(),
+            "purchased": purchased.ravel(),
+            "price": self.price[slates].ravel(),
+            "margin": self.margin[slates].ravel(),
+            "p_click": p["p_click"].ravel(),
+            "p_cart": p["p_cart"].ravel(),
+            "p_purchase": p["p_purchase"].ravel(),
+        })
 
-
-    # -- beyond one request: stars, ad revenue, retention (notebook 08) -----------------------------
+    # ---- Beyond one request: stars, ad revenue, retention (notebook 08) ----
 
     def _rating_mean(self, user_ids, item_ids) -> np.ndarray:
         """Mean of the latent rating r (before noise), broadcast shape; see ``RATING``."""
@@ -456,25 +348,17 @@ class Shop:
         user_ids, item_ids = np.asarray(user_ids), np.asarray(item_ids)
         return (
             r["intercept"]
-            + r["taste"] * self.taste(user_ids, item_ids)
+            + r["taste"] * self._taste(user_ids, item_ids)
             + r["quality"] * self.quality[item_ids]
             - r["price"] * self.beta[user_ids] * self.log_rel_price[item_ids]
         )
 
-    def star_probabilities(self, user_ids, item_ids) -> np.ndarray:
-        """P(stars = 1, ..., 5 | the user bought the item), shape ``(*broadcast, 5)``.
-
-        Stars = 1 + the number of ``RATING["thresholds"]`` below the latent
-        r ~ N(``_rating_mean``, ``RATING["noise"]`` ** 2): an ordered probit.
-        """
+    def expected_rating(self, user_ids, item_ids) -> np.ndarray:
+        """E[stars | the user bought the item] (1 to 5), broadcast shape; the ordered probit of ``RATING``."""
         mu = self._rating_mean(user_ids, item_ids)[..., None]
         above = ndtr((mu - np.asarray(RATING["thresholds"])) / RATING["noise"])  # P(r > threshold_k)
         at_least = np.concatenate([np.ones_like(mu), above, np.zeros_like(mu)], axis=-1)  # P(stars >= 1..6)
-        return at_least[..., :-1] - at_least[..., 1:]
-
-    def expected_rating(self, user_ids, item_ids) -> np.ndarray:
-        """E[stars | the user bought the item] (1 to 5), broadcast shape."""
-        return self.star_probabilities(user_ids, item_ids) @ np.arange(1.0, 6.0)
+        return (at_least[..., :-1] - at_least[..., 1:]) @ np.arange(1.0, 6.0)
 
     def _draw_stars(self, user_ids, item_ids, noise) -> np.ndarray:
         """Stars (int8, 1 to 5) given standard normal ``noise`` of the broadcast shape."""
@@ -482,49 +366,33 @@ class Shop:
         return (1 + (r[..., None] > np.asarray(RATING["thresholds"])).sum(-1)).astype(np.int8)
 
     def expected_long_term(self, user_ids, slates) -> pd.DataFrame:
-        """Exact expected ad revenue, stars and satisfaction of ranked slates, one visit each.
+        """Exact expected ad revenue, stars and satisfaction of ranked slates, one row per visit.
 
-        user_ids: (n,) ints; slates: (n, K) item ids, slot 0 on top. Returns one
-        row per visit: ad_revenue (EUR, sum of bid x P(click)), stars (expected
-        sum of the stars given to the visit's purchases) and satisfaction
-        (E[S] with S = SATISFACTION["click"] x clicks + SATISFACTION["star"] x
-        sum over purchases of (stars - 3)). Add ``expected_outcomes`` for clicks,
-        purchases, GMV and profit.
+        user_ids: (n,) ints; slates: (n, K) item ids, slot 0 on top. ad_revenue: EUR, sum of bid x
+        P(click); stars: expected sum of the stars of the visit's purchases; satisfaction: E[S] (see
+        ``SATISFACTION``). ``expected_outcomes`` gives clicks, purchases, GMV and profit.
         """
         users, slates = np.asarray(user_ids)[:, None], np.asarray(slates)
         p = self.probabilities(users, slates, np.arange(slates.shape[1])[None, :])
         stars = self.expected_rating(users, slates)
         sat = SATISFACTION
-        return pd.DataFrame(
-            {
-                "ad_revenue": (p["p_click"] * self.bid[slates]).sum(1),
-                "stars": (p["p_purchase"] * stars).sum(1),
-                "satisfaction": (sat["click"] * p["p_click"] + sat["star"] * p["p_purchase"] * (stars - 3)).sum(1),
-            }
-        )
+        return pd.DataFrame({
+            "ad_revenue": (p["p_click"] * self.bid[slates]).sum(1),
+            "stars": (p["p_purchase"] * stars).sum(1),
+            "satisfaction": (sat["click"] * p["p_click"] + sat["star"] * p["p_purchase"] * (stars - 3)).sum(1),
+        })
 
     def simulate_days(self, policy, n_days: int = 30, seed: int = 0, start_day: int | None = None) -> pd.DataFrame:
         """Run ``policy`` day after day, with retention: unhappy users leave for good.
 
-        policy: ``policy(user_ids, day) -> slates``, as in ``simulate``. Every user
-        signed up by ``start_day`` (default: the day after the log) starts in the
-        shop. Each day every user still in the shop visits with probability
-        ``1 - exp(-activity_rate)`` (at most one visit a day) and sees one slate;
-        clicks, purchases and stars are drawn from the true model; the visit's
-        satisfaction S (see ``expected_long_term``) decides whether the user comes
-        back: P(stay) = sigmoid(RETENTION["intercept"] + RETENTION["satisfaction"] x S).
-        Common random numbers: each (user, day) has its own draws whatever the
-        policy shows, so two policies on one seed differ only by what they show
-        (and by who has left). 30 days of 5,000 users take well under a second
-        plus the policy's own time.
-
-        Returns one row per day: day, in_shop (users in the shop at the start of
-        the day), visitors, returning (visitors who visited on an earlier simulated
-        day), left (visitors who will not come back), clicks, purchases, gmv and
-        profit (EUR), ad_revenue (EUR, bid x click), mean_stars (of the day's
-        purchases; NaN without any) and satisfaction (mean S per visit).
+        policy: as in ``simulate``. Every user signed up by ``start_day`` (default: the day after the log)
+        starts in the shop; each day each of them visits with probability ``1 - exp(-activity_rate)`` and
+        sees one slate; the visit's satisfaction S decides whether they come back (``RETENTION``). Common
+        random numbers per (user, day). Returns one row per day: day, in_shop (at the start of the day),
+        visitors, returning (seen on an earlier simulated day), left, clicks, purchases, gmv, profit,
+        ad_revenue (EUR), mean_stars (NaN without purchases) and satisfaction (mean S per visit).
         """
-        start = int(self.params.get("n_days", 30)) if start_day is None else int(start_day)
+        start = int(self.params["n_days"]) if start_day is None else int(start_day)
         in_shop = self.signup_day <= start
         seen = np.zeros(self.n_users, dtype=bool)
         p_visit = 1.0 - np.exp(-self.activity)
@@ -545,7 +413,7 @@ class Shop:
             purchased = clicked & (draws[..., 1] < p["p_purchase_given_click"])
             stars = self._draw_stars(visitors[:, None], slates, noise)
             sat = SATISFACTION["click"] * clicked.sum(1) + SATISFACTION["star"] * ((stars - 3.0) * purchased).sum(1)
-            stays = stay_draw[visitors] < sigmoid(RETENTION["intercept"] + RETENTION["satisfaction"] * sat)
+            stays = stay_draw[visitors] < _sigmoid(RETENTION["intercept"] + RETENTION["satisfaction"] * sat)
             in_shop[visitors[~stays]] = False
             seen[visitors] = True
             row.update(
@@ -561,17 +429,10 @@ class Shop:
             rows.append(row)
         return pd.DataFrame(rows)
 
-    # -- in-session intent (notebook 09) ------------------------------------------------------------
+    # ---- In-session intent (notebook 09) ----
 
-    def next_intent(self, intent, slates, clicked) -> np.ndarray:
-        """The in-session intent after one more page, ``(n, n_categories)``.
-
-        intent: ``(n, n_categories)`` before the page (zeros when a session
-        starts); slates: ``(n, K)`` item ids shown on the page; clicked: ``(n, K)``
-        bools. Returns ``INTENT["decay"] x intent + INTENT["shift"] x`` (the page's
-        clicks in each category). Pass it as ``intent`` to ``probabilities`` to get
-        the true click probabilities on the next page.
-        """
+    def _next_intent(self, intent, slates, clicked) -> np.ndarray:
+        """The intent after one more page, (n, n_categories): decay x intent + shift x the page's clicks by category."""
         slates, clicked = np.asarray(slates), np.asarray(clicked, dtype=np.float64)
         n, k = slates.shape
         counts = np.zeros((n, len(CATEGORIES)))
@@ -582,31 +443,23 @@ class Shop:
                           day: int | None = None) -> pd.DataFrame:
         """Sessions of ``n_pages`` pages under a policy that may react to the session's clicks.
 
-        policy: ``policy(user_ids, day, shown, clicked) -> slates (n, K)``, with
-        ``shown`` (n, t, K) the item ids of the t pages already shown in each
-        session (t = 0 on the first page) and ``clicked`` (n, t, K) bools.
-        Users arrive as in ``simulate``. On every page the true click probability
-        includes the intent the session's earlier clicks built (``next_intent``).
-        Common random numbers: one seed gives the same users and the same draws
-        for every (session, page, slot) whatever the policy (for equal K).
-
-        Returns one row per impression: session_id, page, position, user_id,
-        item_id, clicked, purchased, price (EUR), p_click (true, with the intent),
-        p_click_static (the same without intent: what a static model knows at
-        best) and p_purchase (true, with the intent).
+        policy: ``policy(user_ids, day, shown, clicked) -> slates (n, K)``, with ``shown`` (n, t, K) the
+        item ids of the t pages already shown (t = 0 on the first page) and ``clicked`` (n, t, K) bools.
+        Users arrive as in ``simulate``; the true click probability includes the intent the session's
+        earlier clicks built (``INTENT``). Common random numbers per (session, page, slot) for equal K.
+        Returns one row per impression: session_id, page, position, user_id, item_id, clicked,
+        purchased, price (EUR), p_click (true, with the intent), p_click_static (without: what a static
+        model knows at best) and p_purchase (true, with the intent).
         """
-        day = int(self.params.get("n_days", 30)) if day is None else int(day)
         rng = np.random.default_rng([seed, STREAMS["sessions"]])
-        users = self.sample_requests(int(n_sessions), day, rng)
+        users, day = self._arrivals(int(n_sessions), day, rng)
         n = len(users)
         intent = np.zeros((n, len(CATEGORIES)))
         shown = np.zeros((n, 0, 0), dtype=np.int64)
         clicked = np.zeros((n, 0, 0), dtype=bool)
         parts = []
         for page in range(int(n_pages)):
-            slates = np.asarray(policy(users, day, shown, clicked))
-            if slates.ndim != 2 or slates.shape[0] != n:
-                raise ValueError(f"policy must return an (n_sessions, K) array of item ids, got shape {slates.shape}")
+            slates = _checked_slates(policy(users, day, shown, clicked), n, "n_sessions")
             k = slates.shape[1]
             draws = rng.random((n, k, 2))
             pos = np.arange(k)[None, :]
@@ -620,79 +473,21 @@ class Shop:
                 "purchased": buy.ravel(), "price": self.price[slates].ravel(), "p_click": p["p_click"].ravel(),
                 "p_click_static": static.ravel(), "p_purchase": p["p_purchase"].ravel(),
             }))
-            intent = self.next_intent(intent, slates, click)
+            intent = self._next_intent(intent, slates, click)
             shown = np.concatenate([shown.reshape(n, page, k), slates[:, None, :]], axis=1)
             clicked = np.concatenate([clicked.reshape(n, page, k), click[:, None, :]], axis=1)
         out = pd.concat(parts, ignore_index=True)
         return out.sort_values(["session_id", "page", "position"], kind="stable").reset_index(drop=True)
 
 
-# ---------------------------------------------------------------------------
-# Generating a shop
-# ---------------------------------------------------------------------------
+def _checked_slates(slates, n: int, what: str) -> np.ndarray:
+    slates = np.asarray(slates)
+    if slates.ndim != 2 or slates.shape[0] != n:
+        raise ValueError(f"policy must return an ({what}, K) array of item ids, got shape {slates.shape}")
+    return slates
 
 
-def _brand_names(rng: np.random.Generator, n: int) -> list[str]:
-    names: list[str] = []
-    while len(names) < n:
-        name = "".join(rng.choice(_SYLLABLES, size=rng.integers(2, 4))).capitalize()
-        if name not in names:
-            names.append(name)
-    return names
-
-
-def _titles(rng, brand, category, deviation, quality) -> list[str]:
-    """Titles like 'Kalo deluxe compact modern headphones'."""
-    nouns = [CATEGORIES[c][4] for c in category]
-    top2 = np.argsort(-np.abs(deviation), axis=1)[:, :2]
-    titles = []
-    for i in range(len(brand)):
-        words = [brand[i]]
-        if quality[i] > 1.0:
-            words.append("deluxe")
-        for d in top2[i]:
-            words.append(TASTE_WORDS[d][0] if deviation[i, d] > 0 else TASTE_WORDS[d][1])
-        words.append(nouns[i][rng.integers(len(nouns[i]))])
-        titles.append(" ".join(words))
-    return titles
-
-
-def _make_items(rng, n_items, n_days):
-    n_cat = len(CATEGORIES)
-    cat_centres = rng.normal(size=(n_cat, TASTE_DIM))
-    shares = np.array([c[1] for c in CATEGORIES])
-    category = rng.choice(n_cat, size=n_items, p=shares / shares.sum())
-    brand_names = _brand_names(rng, n_cat * BRANDS_PER_CATEGORY)
-    brand_premium = rng.normal(0.0, 0.35, size=len(brand_names))
-    brand_idx = category * BRANDS_PER_CATEGORY + rng.integers(BRANDS_PER_CATEGORY, size=n_items)
-    median = _MEDIAN_PRICE[category]
-    price = median * np.exp(0.6 * rng.normal(size=n_items) + brand_premium[brand_idx])
-    price = np.maximum(np.round(price) - 0.01, 0.99)
-    base_margin = np.array([c[3] for c in CATEGORIES])[category]
-    margin_rate = np.clip(base_margin + 0.25 * brand_premium[brand_idx] + 0.05 * rng.normal(size=n_items), 0.03, 0.70)
-    quality = rng.normal(size=n_items)
-    deviation = 0.7 * rng.normal(size=(n_items, TASTE_DIM))
-    taste = cat_centres[category] + deviation
-    # The legacy platform's popularity score: partly quality, mostly marketing luck.
-    logging_score = 0.6 * quality + 1.3 * rng.normal(size=n_items)
-    launched_late = rng.random(n_items) < 0.12
-    launch_day = np.where(launched_late, rng.integers(1, n_days, size=n_items), -rng.integers(1, 720, size=n_items))
-    brands = np.array(brand_names)[brand_idx]
-    items = pd.DataFrame(
-        {
-            "item_id": np.arange(n_items, dtype=np.int32),
-            "title": _titles(rng, brands, category, deviation, quality),
-            "category": pd.Categorical(np.array(CATEGORY_NAMES)[category], categories=CATEGORY_NAMES),
-            "brand": brands,
-            "price": price.astype(np.float64),
-            "margin_rate": np.round(margin_rate, 3),
-            "launch_day": launch_day.astype(np.int16),
-        }
-    )
-    truth_items = pd.DataFrame({"item_id": items["item_id"], "quality": quality, "logging_score": logging_score})
-    for d in range(TASTE_DIM):
-        truth_items[f"taste_{d}"] = taste[:, d]
-    return items, truth_items, cat_centres
+# ---- Users, requests and events: drawn for the shipped shop (tools/make_shop.py) and for write_large_log ----
 
 
 def _make_users(rng, n_users, n_days, items):
@@ -707,23 +502,15 @@ def _make_users(rng, n_users, n_days, items):
     signup_day = np.where(new_user, rng.integers(0, n_days, size=n_users), -rng.integers(1, 1000, size=n_users))
     brands = np.sort(items["brand"].unique())
     favourite = np.array(brands)[rng.integers(len(brands), size=n_users)]
-    users = pd.DataFrame(
-        {
-            "user_id": np.arange(n_users, dtype=np.int32),
-            "segment": pd.Categorical(np.array(SEGMENT_NAMES)[segment], categories=SEGMENT_NAMES),
-            "region": pd.Categorical(rng.choice(REGIONS, size=n_users, p=[0.3, 0.25, 0.25, 0.2]), categories=REGIONS),
-            "device": pd.Categorical(rng.choice(DEVICES, size=n_users, p=[0.6, 0.3, 0.1]), categories=DEVICES),
-            "signup_day": signup_day.astype(np.int16),
-        }
-    )
-    truth_users = pd.DataFrame(
-        {
-            "user_id": users["user_id"],
-            "price_sensitivity": beta,
-            "activity_rate": activity,
-            "favourite_brand": favourite,
-        }
-    )
+    users = pd.DataFrame({
+        "user_id": np.arange(n_users, dtype=np.int32),
+        "segment": pd.Categorical(np.array(SEGMENT_NAMES)[segment], categories=SEGMENT_NAMES),
+        "region": pd.Categorical(rng.choice(REGIONS, size=n_users, p=[0.3, 0.25, 0.25, 0.2]), categories=REGIONS),
+        "device": pd.Categorical(rng.choice(DEVICES, size=n_users, p=[0.6, 0.3, 0.1]), categories=DEVICES),
+        "signup_day": signup_day.astype(np.int16),
+    })
+    truth_users = pd.DataFrame({"user_id": users["user_id"], "price_sensitivity": beta, "activity_rate": activity,
+                                "favourite_brand": favourite})
     for d in range(TASTE_DIM):
         truth_users[f"taste_{d}"] = taste[:, d]
     return users, truth_users, seg_centres
@@ -754,123 +541,31 @@ def _make_requests(rng, shop: Shop, n_days: int) -> pd.DataFrame:
     first_page = np.r_[True, session[1:] != session[:-1]]
     cum = np.cumsum(np.where(first_page, 0.0, gaps))
     offset = cum - np.maximum.accumulate(np.where(first_page, cum, 0.0))
-    req = pd.DataFrame(
-        {
-            "session_id": session,
-            "user_id": user[session],
-            "t": start[session] + offset,
-        }
-    )
+    req = pd.DataFrame({"session_id": session, "user_id": user[session], "t": start[session] + offset})
     req["day"] = np.minimum((req["t"] // 86400).astype(np.int64), n_days - 1)
     req = req.sort_values(["t", "user_id"], kind="stable").reset_index(drop=True)
-    # Renumber sessions in time order so ids read naturally.
-    req["session_id"] = pd.factorize(req["session_id"])[0]
+    req["session_id"] = pd.factorize(req["session_id"])[0]  # renumbered in time order
     req["request_id"] = np.arange(len(req))
     return req
 
 
-def generate(n_users: int = 5000, n_items: int = 2000, n_days: int = 30, seed: int = 42) -> ShopData:
-    """Generate a whole shop: world, logging policy, impressions and events.
-
-    Deterministic: the same arguments give identical tables. The default size
-    (5,000 users, 2,000 items, 30 days) makes about 600,000 impressions and
-    runs in a few seconds.
-    """
-    for name, value in {"n_users": n_users, "n_items": n_items, "n_days": n_days}.items():
-        if int(value) < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if n_items < SLATE_SIZE * 3:
-        raise ValueError(f"n_items must be at least {SLATE_SIZE * 3} to fill slates of {SLATE_SIZE}, got {n_items}")
-    rng = np.random.default_rng(seed)
-    items, truth_items, cat_centres = _make_items(rng, n_items, n_days)
-    users, truth_users, seg_centres = _make_users(rng, n_users, n_days, items)
-    params = {
-        "n_users": n_users, "n_items": n_items, "n_days": n_days, "seed": seed,
-        "slate_size": SLATE_SIZE, "start_date": str(START_DATE.date()),
-        "segment_centres": seg_centres.tolist(), "category_centres": cat_centres.tolist(),
-    }
-    shop = Shop(items, users, truth_items, truth_users, params)
-
-    req = _make_requests(rng, shop, n_days)
-    # Launch days in the future of a request are excluded inside logging_probs.
-    slates, props = shop.sample_slates(req["user_id"].to_numpy(), req["day"].to_numpy(), rng)
-    draws = rng.random(slates.shape + (3,))
-    imp = shop._outcomes(req["user_id"].to_numpy(), slates, draws, req["request_id"].to_numpy())
-    n_req, k = slates.shape
-    ts = START_DATE + pd.to_timedelta(np.repeat(req["t"].to_numpy(), k), unit="s")
-    impressions = pd.DataFrame(
-        {
-            "impression_id": np.arange(len(imp), dtype=np.int64),
-            "request_id": imp["request_id"].astype(np.int32),
-            "session_id": np.repeat(req["session_id"].to_numpy(), k).astype(np.int32),
-            "user_id": imp["user_id"].astype(np.int32),
-            "item_id": imp["item_id"].astype(np.int32),
-            "timestamp": ts.astype("datetime64[ms, UTC]"),
-            "day": np.repeat(req["day"].to_numpy(), k).astype(np.int16),
-            "position": imp["position"].astype(np.int8),
-            "propensity": props.ravel().astype(np.float32),
-            "clicked": imp["clicked"],
-            "carted": imp["carted"],
-            "purchased": imp["purchased"],
-        }
-    )
-    truth = shop.impression_truth(impressions)
-    events = _events(rng, impressions, items)
-    # Beyond one request: own random streams, so every table above stays as it was.
-    ads = _make_ads(np.random.default_rng([seed, STREAMS["ads"]]), items, truth_items)
-    ratings = _make_ratings(np.random.default_rng([seed, STREAMS["ratings"]]), shop, impressions)
-    return ShopData(items, users, impressions, events, truth, truth_items, truth_users, params, ads, ratings)
-
-
-def _make_ads(rng, items: pd.DataFrame, truth_items: pd.DataFrame) -> pd.DataFrame:
-    """Sponsored flags and cost-per-click bids (EUR, 0 when not sponsored), one row per item; see ``ADS``."""
-    a, n = ADS, len(items)
-    launched_in_log = items["launch_day"].to_numpy() >= 0
-    z = a["intercept"] + a["quality"] * truth_items["quality"].to_numpy() + a["late_launch"] * launched_in_log
-    sponsored = rng.random(n) < sigmoid(z)
-    median = _MEDIAN_PRICE[pd.Categorical(items["category"], categories=CATEGORY_NAMES).codes]
-    bid = a["bid_scale"] * np.sqrt(median) * np.exp(a["bid_noise"] * rng.normal(size=n))
-    bid = np.maximum(np.round(bid, 2), a["min_bid"])
-    return pd.DataFrame({"item_id": items["item_id"].to_numpy(), "sponsored": sponsored,
-                         "bid": np.where(sponsored, bid, 0.0)})
-
-
-def _make_ratings(rng, shop: Shop, impressions: pd.DataFrame) -> pd.DataFrame:
-    """The stars each logged purchase received (one row per purchase, in impression order); see ``RATING``."""
-    bought = impressions[impressions["purchased"].to_numpy()]
-    stars = shop._draw_stars(bought["user_id"].to_numpy(), bought["item_id"].to_numpy(),
-                             rng.standard_normal(len(bought)))
-    return pd.DataFrame({"impression_id": bought["impression_id"].to_numpy(), "user_id": bought["user_id"].to_numpy(),
-                         "item_id": bought["item_id"].to_numpy(), "day": bought["day"].to_numpy(), "stars": stars})
-
-
 def _events(rng, impressions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    """The long event log, shaped like real logs: view, click, cart, purchase."""
+    """The long event log, shaped like real logs: view, click, cart, purchase, each after a random delay."""
+    n, t = len(impressions), impressions["timestamp"]
+    elapsed = pd.Series(np.zeros(n))
     parts = []
-    delay = {"view": None, "click": 15.0, "cart": 90.0, "purchase": 240.0}
-    t = impressions["timestamp"]
-    masks = {
-        "view": np.ones(len(impressions), dtype=bool),
-        "click": impressions["clicked"].to_numpy(),
-        "cart": impressions["carted"].to_numpy(),
-        "purchase": impressions["purchased"].to_numpy(),
-    }
-    elapsed = pd.Series(np.zeros(len(impressions)))
-    for kind in ["view", "click", "cart", "purchase"]:
-        if delay[kind] is not None:
-            elapsed = elapsed + rng.exponential(delay[kind], size=len(impressions))
-        m = masks[kind]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "user_id": impressions["user_id"].to_numpy()[m],
-                    "item_id": impressions["item_id"].to_numpy()[m],
-                    "event_type": kind,
-                    "timestamp": (t + pd.to_timedelta(elapsed.round(3), unit="s")).array[m],
-                    "session_id": impressions["session_id"].to_numpy()[m],
-                }
-            )
-        )
+    for kind, mean_delay, label in [("view", None, None), ("click", 15.0, "clicked"), ("cart", 90.0, "carted"),
+                                    ("purchase", 240.0, "purchased")]:
+        if mean_delay is not None:
+            elapsed = elapsed + rng.exponential(mean_delay, size=n)
+        m = np.ones(n, dtype=bool) if label is None else impressions[label].to_numpy()
+        parts.append(pd.DataFrame({
+            "user_id": impressions["user_id"].to_numpy()[m],
+            "item_id": impressions["item_id"].to_numpy()[m],
+            "event_type": kind,
+            "timestamp": (t + pd.to_timedelta(elapsed.round(3), unit="s")).array[m],
+            "session_id": impressions["session_id"].to_numpy()[m],
+        }))
     ev = pd.concat(parts, ignore_index=True)
     ev["timestamp"] = ev["timestamp"].astype("datetime64[ms, UTC]")
     ev = ev.sort_values(["timestamp", "user_id", "item_id"], kind="stable").reset_index(drop=True)
@@ -881,21 +576,11 @@ def _events(rng, impressions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame
     return ev[["user_id", "item_id", "event_type", "timestamp", "price", "category", "session_id"]]
 
 
-# ---------------------------------------------------------------------------
-# The shipped tables
-# ---------------------------------------------------------------------------
-
-#: What tools/make_shop.py saves and ``data.load_shop`` reads. The per-impression truth is not
-#: saved: load_shop rebuilds it from the hidden parameters.
-TABLES = ["items", "users", "impressions", "events", "truth_items", "truth_users", "ads", "ratings"]
-
-
 # ---- Large logs in chunks (notebook 10) ----
 #
-# A log larger than memory, written one chunk at a time: chunk k is a fresh cohort of users in the
-# same world (the same catalogue, segment centres and behaviour model), simulated from its own
-# random stream ``np.random.default_rng([seed, LARGE_LOG_STREAM, k])``, so any chunk can be written
-# alone, in any order, on any machine, and comes out the same. Nothing here is shipped.
+# Chunk k is a fresh cohort of users in the same world (catalogue, segment centres, behaviour model),
+# simulated from its own stream ``np.random.default_rng([seed, LARGE_LOG_STREAM, k])``: any chunk can be
+# written alone, in any order, on any machine, and comes out the same. Nothing here is shipped.
 
 #: Tag of the large log's random streams (the shop's own streams use 1 to 4, see ``STREAMS``).
 LARGE_LOG_STREAM = 10
@@ -906,14 +591,9 @@ LARGE_LOG_PATH = Path(__file__).resolve().parent.parent / "artifacts" / "large_l
 
 
 def _cohort(items, truth_items, params, n_users: int, rng: np.random.Generator) -> Shop:
-    """A ``Shop`` whose users are a new cohort of ``n_users`` drawn into an existing world.
-
-    ``_make_users`` draws fresh segment centres; each user's taste is moved onto the world's
-    centres (``params["segment_centres"]``), keeping the individual deviation, so the cohort
-    lives in the same world as the shipped shop's users.
-    """
-    n_days = int(params["n_days"])
-    users, truth_users, own_centres = _make_users(rng, n_users, n_days, items)
+    """A ``Shop`` of ``n_users`` new users in an existing world: ``_make_users`` draws fresh segment centres,
+    so each user's taste moves onto the world's (``params["segment_centres"]``), keeping its deviation."""
+    users, truth_users, own_centres = _make_users(rng, n_users, int(params["n_days"]), items)
     segment = pd.Categorical(users["segment"], categories=SEGMENT_NAMES).codes
     shift = np.asarray(params["segment_centres"]) - own_centres
     truth_users[_TASTE_COLS] = truth_users[_TASTE_COLS].to_numpy() + shift[segment]
@@ -921,12 +601,11 @@ def _cohort(items, truth_items, params, n_users: int, rng: np.random.Generator) 
 
 
 def _policy_slates(shop: Shop, user_ids, days, rng: np.random.Generator, k: int = SLATE_SIZE):
-    """Slates of the logging policy, as ``Shop.sample_slates`` draws them, for many requests fast.
+    """Slates of the logging policy and their propensities, both (n, k), for many requests fast.
 
-    The policy's distribution (``Shop.logging_probs``) depends on a request only through the
-    user's segment and the day, so it is computed once per (segment, day). Drawing items with
-    replacement and skipping repeats gives exactly the distribution of drawing them without
-    replacement slot by slot. Returns (slates, propensities), both (n, k), as ``sample_slates``.
+    The policy's distribution depends on a request only through the user's segment and the day, so it
+    is computed once per (segment, day). Drawing with replacement and skipping repeats gives exactly the
+    distribution of drawing without replacement slot by slot (as ``Shop._sample_slates`` does).
     """
     user_ids, days = np.asarray(user_ids), np.asarray(days)
     n = len(user_ids)
@@ -957,9 +636,9 @@ def _policy_slates(shop: Shop, user_ids, days, rng: np.random.Generator, k: int 
 
 
 def _write_chunk(k: int, out: str, world, users_per_chunk: int, seed: int) -> int:
-    """Simulate chunk ``k`` and write ``events/part-{k}.parquet`` and ``users/part-{k}.parquet``.
+    """Simulate chunk ``k`` of ``world`` (items, truth_items, params) and write its two part files.
 
-    world: (items, truth_items, params) of the shop. Returns the chunk's number of events.
+    Returns the chunk's number of events.
     """
     items, truth_items, params = world
     rng = np.random.default_rng([seed, LARGE_LOG_STREAM, k])
@@ -973,53 +652,36 @@ def _write_chunk(k: int, out: str, world, users_per_chunk: int, seed: int) -> in
     imp = shop._outcomes(users_req, slates, draws, req["request_id"].to_numpy())
     n_slots = slates.shape[1]
     imp["session_id"] = np.repeat(req["session_id"].to_numpy(), n_slots)
-    imp["timestamp"] = (START_DATE + pd.to_timedelta(np.repeat(req["t"].to_numpy(), n_slots), unit="s")).astype(
-        "datetime64[ms, UTC]"
-    )
+    t = START_DATE + pd.to_timedelta(np.repeat(req["t"].to_numpy(), n_slots), unit="s")
+    imp["timestamp"] = t.astype("datetime64[ms, UTC]")
     events = _events(rng, imp, items)
     first_user = k * users_per_chunk
     events["user_id"] = (events["user_id"].to_numpy(np.int64) + first_user).astype(np.int32)
     events["item_id"] = events["item_id"].astype(np.int32)
     events["session_id"] = events["session_id"].to_numpy(np.int64) + k * SESSION_STRIDE
-    users = pd.DataFrame(
-        {
-            "user_id": (np.arange(users_per_chunk) + first_user).astype(np.int32),
-            "segment": pd.Categorical(np.array(SEGMENT_NAMES)[shop.segment], categories=SEGMENT_NAMES),
-        }
-    )
+    users = pd.DataFrame({
+        "user_id": (np.arange(users_per_chunk) + first_user).astype(np.int32),
+        "segment": pd.Categorical(np.array(SEGMENT_NAMES)[shop.segment], categories=SEGMENT_NAMES),
+    })
     root = Path(out)
     events.to_parquet(root / "events" / f"part-{k:05d}.parquet", index=False, compression="zstd")
     users.to_parquet(root / "users" / f"part-{k:05d}.parquet", index=False, compression="zstd")
     return len(events)
 
 
-def write_large_log(
-    data: ShopData,
-    out: str | Path = LARGE_LOG_PATH,
-    n_chunks: int = 6,
-    users_per_chunk: int = 2500,
-    seed: int = 42,
-    client=None,
-) -> dict:
+def write_large_log(data: ShopData, out: str | Path = LARGE_LOG_PATH, n_chunks: int = 6, users_per_chunk: int = 2500,
+                    seed: int = 42, client=None) -> dict:
     """Write a large event log in chunks, as partitioned Parquet, with bounded memory.
 
-    data: the shop whose world (catalogue, segment centres, behaviour) the log lives in;
-        only ``items``, ``truth_items`` and ``params`` are used.
-    out: the folder; gets ``events/part-00000.parquet`` ... (one file per chunk, the columns
-        of ``ShopData.events``, session_id as int64), ``users/part-*.parquet`` (user_id,
-        segment) and ``manifest.json``. Part files of an earlier, larger log are removed.
-    n_chunks, users_per_chunk: chunk k holds the whole 30-day history of users
-        ``k * users_per_chunk`` to ``(k + 1) * users_per_chunk - 1``: about 135 events per
-        user, so the default (6 x 2,500 users) makes about 2 million events, 3 times the
-        shipped log; 800 chunks make about 270 million (notebook 10's full size).
-    seed: chunk k draws from ``np.random.default_rng([seed, LARGE_LOG_STREAM, k])`` only.
-    client: a ``dask.distributed.Client`` (or anything with ``scatter``, ``map`` and
-        ``gather``) writes the chunks on its workers in parallel; None writes them here,
-        one after the other. Either way one chunk at a time is held in a process's memory
-        and the files are identical.
-
-    Returns the manifest: path, n_chunks, users_per_chunk, seed, n_users, n_items and
-    rows (events) per chunk and in all.
+    data: the shop whose world (items, truth_items, params) the log lives in. out: the folder (default:
+    artifacts/large_log); it gets ``events/part-00000.parquet`` ... (one per chunk, the columns of
+    ``ShopData.events``, session_id int64), ``users/part-*.parquet`` (user_id, segment) and
+    ``manifest.json``; older part files go. Chunk k holds the 30-day history of users
+    ``k * users_per_chunk`` to ``(k + 1) * users_per_chunk - 1`` (about 135 events per user: the default
+    makes about 2 million events). client: a ``dask.distributed.Client`` (or anything with ``scatter``,
+    ``map`` and ``gather``) writes the chunks in parallel; None writes them here in turn; the files are
+    the same either way. Returns the manifest: path, n_chunks, users_per_chunk, seed, n_users, n_items,
+    rows (events) and rows_per_chunk.
     """
     n_chunks, users_per_chunk = int(n_chunks), int(users_per_chunk)
     if n_chunks < 1 or users_per_chunk < 1:
@@ -1038,15 +700,8 @@ def write_large_log(
     else:
         world = client.scatter(world, broadcast=True)
         rows = client.gather(client.map(_write_chunk, range(n_chunks), world=world, pure=False, **args))
-    manifest = {
-        "path": str(root),
-        "n_chunks": n_chunks,
-        "users_per_chunk": users_per_chunk,
-        "seed": int(seed),
-        "n_users": n_chunks * users_per_chunk,
-        "n_items": len(data.items),
-        "rows": int(sum(rows)),
-        "rows_per_chunk": [int(r) for r in rows],
-    }
+    manifest = {"path": str(root), "n_chunks": n_chunks, "users_per_chunk": users_per_chunk, "seed": int(seed),
+                "n_users": n_chunks * users_per_chunk, "n_items": len(data.items), "rows": int(sum(rows)),
+                "rows_per_chunk": [int(r) for r in rows]}
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import numpy as np
+from pymoo.core.problem import Problem
 
 from course_lib import ranking
 
@@ -51,3 +52,49 @@ def scalar_objective(cs, terms=SCALAR_TERMS):
 
     f.refs = refs
     return f
+
+
+# ---- 05_pso_tuning: 6 · Why global-best PSO stalls, and what a ring does
+
+class WeightProblem(Problem):
+    """Fusion-weight tuning as a vectorised pymoo problem on the box [0, 1]^5.
+
+    terms (e.g. SCALAR_TERMS): one objective, minus the scalarised fitness (pymoo minimises); or objectives
+    (names from ranking.OBJECTIVES, all maximised): F holds them negated (notebook 06). Every evaluation is
+    logged in order: log_X (n_evals, 5) simplex weights, log_F (n_evals, n_obj) minimised values.
+    """
+
+    def __init__(self, cs, objectives=None, terms=None):
+        if (objectives is None) == (terms is None):
+            raise ValueError("WeightProblem: give either objectives (names from ranking.OBJECTIVES) or terms")
+        self.cs, self.terms = cs, terms
+        if terms is not None:
+            self.objectives, self.refs = ("fitness",), scalar_refs(cs, terms)
+        else:
+            unknown = [o for o in objectives if o not in ranking.OBJECTIVES]
+            if unknown or not objectives:
+                raise ValueError(f"objectives must be names from {ranking.OBJECTIVES}, got {tuple(objectives)}")
+            self.objectives = tuple(objectives)
+            self._idx = [ranking.OBJECTIVES.index(o) for o in self.objectives]
+        super().__init__(n_var=ranking.N_WEIGHTS, n_obj=len(self.objectives), xl=0.0, xu=1.0, elementwise=False)
+        self.reset_log()
+
+    def reset_log(self):
+        """Forget the logged evaluations (every run starts with this)."""
+        self._log_X, self._log_F = [], []
+
+    @property
+    def log_X(self):
+        return np.concatenate(self._log_X) if self._log_X else np.zeros((0, self.n_var))
+
+    @property
+    def log_F(self):
+        return np.concatenate(self._log_F) if self._log_F else np.zeros((0, self.n_obj))
+
+    def _evaluate(self, X, out, *args, **kwargs):
+        W = to_simplex(np.atleast_2d(X))
+        values = ranking.evaluate_population(self.cs, W, objectives=tuple(self.terms) if self.terms else self.objectives)
+        F = -scalarise(values, self.terms, self.refs)[:, None] if self.terms else -values[:, self._idx]
+        self._log_X.append(W)
+        self._log_F.append(F)
+        out["F"] = F

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from make_shop import generate
 
 from course_lib import shop
 
@@ -14,7 +15,7 @@ from course_lib import shop
 @pytest.fixture(scope="module")
 def world():
     """A small shop: only its world (items, truth_items, params) is used by the writer."""
-    return shop.generate(n_users=300, n_items=200, n_days=10, seed=7)
+    return generate(n_users=300, n_items=200, n_days=10, seed=7)
 
 
 @pytest.fixture(scope="module")

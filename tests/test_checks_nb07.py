@@ -130,5 +130,5 @@ def test_snips(logged, capsys):
         checks.check_snips(lambda r, p, m: float(np.mean(r)), *logged)
     with pytest.raises(ExerciseError, match="one number"):
         checks.check_snips(lambda r, p, m: (0.3, 100.0), *logged)
-    with pytest.raises(ExerciseError, match="SNIPS should be"):
+    with pytest.raises(ExerciseError, match="SNIPS on the logged requests: got"):
         checks.check_snips(lambda r, p, m: 0.123, *logged)

@@ -92,5 +92,5 @@ def test_ad_price(capsys):
         nb08.check_ad_price(0.3, 0.7)
     with pytest.raises(ExerciseError, match="max ad_revenue"):
         nb08.check_ad_price(0.9, 0.5)
-    with pytest.raises(ExerciseError, match="a number"):
+    with pytest.raises(ExerciseError, match="one number"):
         nb08.check_ad_price("half", 0.5)

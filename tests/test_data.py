@@ -1,4 +1,5 @@
-"""Tests of course_lib.data (loaders on real-format fixtures, bad input, splits, checksums) and of the data tools."""
+"""Tests of course_lib.events (loaders on real-format fixtures, bad input), course_lib.data (splits, checksums) and of
+the data tools."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import load_tool
+from make_shop import generate
 
-from course_lib import data, shop
+from course_lib import data, events
 
 samples = load_tool("samples")
 download = load_tool("download").download
@@ -28,7 +30,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def small_shop():
-    return shop.generate(n_users=300, n_items=200, n_days=10, seed=3)
+    return generate(n_users=300, n_items=200, n_days=10, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +44,8 @@ def shipped():
 
 
 def test_rees46_fixture():
-    ev, report = data.load_events(FILES["rees46"], "rees46", return_report=True, verbose=False)
-    assert list(ev.columns) == list(data.CANONICAL_COLUMNS)
+    ev, report = events.load_events(FILES["rees46"], "rees46", return_report=True, verbose=False)
+    assert list(ev.columns) == list(events.CANONICAL_COLUMNS)
     # 12 rows: one null user_id, one remove_from_cart and one exact duplicate are dropped.
     assert (report.rows_read, report.rows_kept) == (12, 9)
     assert report.dropped == {"null user_id": 1, "'remove_from_cart' events (no canonical type)": 1,
@@ -66,7 +68,7 @@ def test_rees46_fixture():
 
 
 def test_taobao_fixture():
-    ev, report = data.load_events(FILES["taobao"], "taobao", return_report=True, verbose=False)
+    ev, report = events.load_events(FILES["taobao"], "taobao", return_report=True, verbose=False)
     assert (report.rows_read, report.rows_kept) == (10, 9)
     assert report.dropped == {"exact duplicate rows": 1}
     assert report.event_counts == {"click": 5, "cart": 2, "purchase": 1, "favourite": 1}
@@ -77,7 +79,7 @@ def test_taobao_fixture():
 
 
 def test_retailrocket_fixture():
-    ev, report = data.load_events(FILES["retailrocket"], "retailrocket", return_report=True, verbose=False)
+    ev, report = events.load_events(FILES["retailrocket"], "retailrocket", return_report=True, verbose=False)
     assert (report.rows_read, report.rows_kept) == (9, 8)
     assert report.event_counts == {"click": 6, "cart": 1, "purchase": 1}
     # Sorted by time: the file's 9th row is the earliest event.
@@ -88,7 +90,7 @@ def test_retailrocket_fixture():
 
 
 def test_canonical_fixture_and_timestamps():
-    ev = data.load_events(FILES["canonical"], "canonical", verbose=False)
+    ev = events.load_events(FILES["canonical"], "canonical", verbose=False)
     assert len(ev) == 8
     assert ev.iloc[2].timestamp == pd.Timestamp("2025-10-01T18:30:12.250Z")
     assert ev.loc[5, "timestamp"] == pd.Timestamp("2025-10-02 09:00:00", tz="UTC")
@@ -97,40 +99,37 @@ def test_canonical_fixture_and_timestamps():
 
 
 def test_report_is_printed(capsys):
-    data.load_events(FILES["taobao"], "taobao")
+    events.load_events(FILES["taobao"], "taobao")
     out = capsys.readouterr().out
     assert "read 10 rows" in out and "1 exact duplicate rows" in out
 
 
 def test_canonical_round_trip_of_the_shop_events(tmp_path, small_shop):
-    events = small_shop.events.head(500)
-    data.validate_events(events, source="shop events")
-    csv = tmp_path / "events.csv"
-    events.to_csv(csv, index=False)
-    parquet = tmp_path / "events.parquet"
-    events.to_parquet(parquet, index=False)
-    for path in [csv, parquet]:
-        back = data.load_events(path, "canonical", verbose=False)
-        assert len(back) == len(events.drop_duplicates())
-        np.testing.assert_array_equal(back["user_id"], events["user_id"])
-        np.testing.assert_array_equal(back["item_id"], events["item_id"])
-        np.testing.assert_array_equal(back["event_type"].astype(str), events["event_type"].astype(str))
-        np.testing.assert_array_equal(back["timestamp"], events["timestamp"])
-        np.testing.assert_allclose(back["price"], events["price"])
-        assert list(back["category"].astype(str)) == list(events["category"].astype(str))
+    log = small_shop.events.head(500)
+    path = tmp_path / "events.csv"
+    log.to_csv(path, index=False)
+    back = events.load_events(path, "canonical", verbose=False)
+    assert len(back) == len(log.drop_duplicates())
+    np.testing.assert_array_equal(back["user_id"], log["user_id"])
+    np.testing.assert_array_equal(back["item_id"], log["item_id"])
+    np.testing.assert_array_equal(back["event_type"].astype(str), log["event_type"].astype(str))
+    np.testing.assert_array_equal(back["timestamp"], log["timestamp"])
+    np.testing.assert_allclose(back["price"], log["price"])
+    assert list(back["category"].astype(str)) == list(log["category"].astype(str))
+    np.testing.assert_array_equal(back["session_id"].astype(int), log["session_id"])
 
 
 def test_compressed_file_and_nrows(tmp_path):
     gz = tmp_path / "events.csv.gz"
     gz.write_bytes(gzip.compress(FILES["rees46"].read_bytes()))
-    assert len(data.load_events(gz, "rees46", verbose=False)) == 9
-    assert len(data.load_events(gz, "rees46", nrows=3, verbose=False)) == 3
+    assert len(events.load_events(gz, "rees46", verbose=False)) == 9
+    assert len(events.load_events(gz, "rees46", nrows=3, verbose=False)) == 3
 
 
 def test_shipped_rees46_sample_verifies_and_loads():
-    data.verify_checksums(data.SAMPLES_PATH, regenerate=data.REGENERATE_SAMPLES)
-    ev, report = data.load_events(data.REES46_SAMPLE, "rees46", return_report=True, verbose=False)
-    assert 5_000 <= report.rows_read <= 20_000 and data.REES46_SAMPLE.stat().st_size < 500_000
+    data.verify_checksums(events.SAMPLES_PATH, regenerate=events.REGENERATE_SAMPLES)
+    ev, report = events.load_events(events.REES46_SAMPLE, "rees46", return_report=True, verbose=False)
+    assert 5_000 <= report.rows_read <= 20_000 and events.REES46_SAMPLE.stat().st_size < 500_000
     assert (report.rows_read, report.dropped) == (14_710, {"exact duplicate rows": 76})  # as the data card says
     assert set(ev["event_type"].unique()) == {"click", "cart", "purchase"}
 
@@ -138,7 +137,7 @@ def test_shipped_rees46_sample_verifies_and_loads():
 def test_shipped_rees46_sample_regenerates(shipped):
     frame = samples.shop_to_rees46(shipped)
     text = frame.to_csv(index=False, float_format="%.2f")
-    with gzip.open(data.REES46_SAMPLE, "rt") as f:
+    with gzip.open(events.REES46_SAMPLE, "rt") as f:
         assert f.read() == text
 
 
@@ -160,7 +159,7 @@ def _lines(fmt: str) -> list[str]:
 def _with_field(fmt: str, line_no: int, column: str, value: str) -> str:
     """The fixture with one field replaced (line_no is 1-based in the file)."""
     lines = _lines(fmt)
-    columns = data.FORMATS[fmt]["columns"]
+    columns = events.FORMATS[fmt]["columns"]
     fields = lines[line_no - 1].split(",")
     fields[columns.index(column)] = value
     lines[line_no - 1] = ",".join(fields)
@@ -169,7 +168,7 @@ def _with_field(fmt: str, line_no: int, column: str, value: str) -> str:
 
 def _expect(path: Path, fmt: str, *fragments: str) -> str:
     with pytest.raises(ValueError) as err:
-        data.load_events(path, fmt, verbose=False)
+        events.load_events(path, fmt, verbose=False)
     msg = str(err.value)
     assert path.name in msg, msg
     for fragment in fragments:
@@ -212,7 +211,7 @@ def test_taobao_missing_field_and_header_row(tmp_path):
 
 @pytest.mark.parametrize("fmt", list(FILES))
 def test_unparsable_timestamp(tmp_path, fmt):
-    has_header = data.FORMATS[fmt]["header"]
+    has_header = events.FORMATS[fmt]["header"]
     line = 4 if has_header else 3  # the third data row
     path = _write(tmp_path, fmt, _with_field(fmt, line, TIME_COLUMN[fmt], "yesterday"))
     _expect(path, fmt, f"column {TIME_COLUMN[fmt]!r}", f"first bad row 2 (line {line})", "'yesterday'", "expected")
@@ -236,11 +235,11 @@ def test_non_numeric_price(tmp_path):
 
 @pytest.mark.parametrize("fmt", list(FILES))
 def test_unknown_event_type(tmp_path, fmt):
-    has_header = data.FORMATS[fmt]["header"]
+    has_header = events.FORMATS[fmt]["header"]
     line = 3 if has_header else 2  # the second data row
     path = _write(tmp_path, fmt, _with_field(fmt, line, EVENT_COLUMN[fmt], "wishlist"))
     _expect(path, fmt, f"column {EVENT_COLUMN[fmt]!r}", f"first bad row 1 (line {line})", "'wishlist'",
-            str(list(data.EVENT_MAPS[fmt])))
+            str(list(events.EVENT_MAPS[fmt])))
 
 
 @pytest.mark.parametrize("fmt", list(FILES))
@@ -267,28 +266,9 @@ def test_bad_id(tmp_path):
 
 def test_unknown_format_and_missing_file(tmp_path):
     with pytest.raises(ValueError, match="fmt must be one of"):
-        data.load_events(FILES["rees46"], "kaggle")
+        events.load_events(FILES["rees46"], "kaggle")
     with pytest.raises(FileNotFoundError, match="nope.csv"):
-        data.load_events(tmp_path / "nope.csv", "rees46")
-
-
-def test_validate_events_names_column_and_row(small_shop):
-    events = small_shop.events.head(50).copy()
-    bad = events.copy()
-    bad["event_type"] = bad["event_type"].astype(str)
-    bad.loc[7, "event_type"] = "like"
-    with pytest.raises(ValueError, match=r"my log: column 'event_type', first bad row 7 \(value 'like'\)"):
-        data.validate_events(bad, source="my log")
-    bad = events.copy()
-    bad.loc[3, "price"] = -1.0
-    with pytest.raises(ValueError, match=r"column 'price', first bad row 3"):
-        data.validate_events(bad, source="my log")
-    with pytest.raises(ValueError, match="timezone-aware UTC"):
-        data.validate_events(events.assign(timestamp=events["timestamp"].dt.tz_localize(None)))
-    with pytest.raises(ValueError, match=r"missing column\(s\) \['item_id'\]"):
-        data.validate_events(events.drop(columns="item_id"))
-    with pytest.raises(ValueError, match="pd.factorize"):
-        data.validate_events(events.assign(user_id=events["user_id"].astype(str)))
+        events.load_events(tmp_path / "nope.csv", "rees46")
 
 
 # ---------------------------------------------------------------------------
@@ -373,7 +353,7 @@ def test_checksum_mismatch_names_file_and_command(tmp_path):
 
 def test_regenerate_commands_name_existing_tools():
     """The commands the checksum errors print run tools/ scripts with options those scripts define."""
-    for command in (data.REGENERATE, data.REGENERATE_SAMPLES):
+    for command in (data.REGENERATE, events.REGENERATE_SAMPLES):
         python, script, *args = command.split()
         path = Path(__file__).resolve().parent.parent / script
         assert python == "python" and path.is_file(), command
@@ -390,7 +370,7 @@ def test_download_verifies(tmp_path, capsys):
     dest = tmp_path / "dl" / "UserBehavior.csv"
     assert download(src.as_uri(), dest, _sha(src)) == dest
     assert dest.read_bytes() == src.read_bytes()
-    assert data.sha256_of(dest) == _sha(src)
+    assert data._sha256_of(dest) == _sha(src)
     download(src.as_uri(), dest, _sha(src))  # already there: nothing downloaded
     assert "already here and verified" in capsys.readouterr().out
 
@@ -460,9 +440,11 @@ def test_utf16_text(tmp_path):
     _expect(path, "rees46", "UTF-16 text", "re-save it as UTF-8")
 
 
-def test_parquet_name_on_csv_content(tmp_path):
-    path = _not_text(tmp_path, "events.parquet", FILES["canonical"].read_bytes())
-    _expect(path, "canonical", "not a Parquet file", "expected a UTF-8 text canonical CSV")
+def test_parquet_file_says_write_csv_first(tmp_path, small_shop):
+    for name in ["events.parquet", "events.csv"]:
+        small_shop.events.head(20).to_parquet(tmp_path / name, index=False)
+        _expect(tmp_path / name, "canonical", "is a Parquet file, not CSV text", "pd.read_parquet(path).to_csv",
+                "expected a UTF-8 text canonical CSV")
 
 
 def test_plain_text_with_a_gz_name(tmp_path):

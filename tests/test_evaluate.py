@@ -1,21 +1,21 @@
-"""Tests of the A/B simulator (course_lib.evaluate) and the statistics 07 exports (inference, off_policy)."""
+"""Tests of the code notebook 07 exports: the A/B simulator (abtest) and the statistics (inference, off_policy)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from make_shop import generate
 from scipy import stats
 
-from course_lib import evaluate, inference, metrics, off_policy
-from course_lib import shop as shop_mod
+from course_lib import abtest, inference, metrics, off_policy
 from course_lib.data import head_items
 
 
 @pytest.fixture(scope="module")
 def small():
     """A small shop, and fixed-slate policies over 30 random candidates per user."""
-    data = shop_mod.generate(n_users=300, n_items=200, n_days=10, seed=3)
+    data = generate(n_users=300, n_items=200, n_days=10, seed=3)
     s = data.shop
     rng = np.random.default_rng(0)
     users = np.arange(s.n_users)
@@ -26,9 +26,9 @@ def small():
     return {
         "shop": s,
         "by_ctr": by_ctr,
-        "ctr": evaluate.policy_from_slates(users, by_ctr),
-        "gmv": evaluate.policy_from_slates(users, by_gmv),
-        "worst": evaluate.policy_from_slates(users, by_ctr[:, ::-1]),
+        "ctr": abtest.policy_from_slates(users, by_ctr),
+        "gmv": abtest.policy_from_slates(users, by_gmv),
+        "worst": abtest.policy_from_slates(users, by_ctr[:, ::-1]),
         "head": head_items(data.impressions, s.n_items),
     }
 
@@ -78,23 +78,23 @@ def test_difference_test_uses_the_paired_and_welch_t_tests():
     rng = np.random.default_rng(4)
     a = rng.exponential(10, 500)
     b = a + rng.normal(0.5, 3, 500)
-    paired = evaluate.difference_test(a, b, paired=True)
+    paired = abtest.difference_test(a, b, paired=True)
     assert paired["p_value"] == pytest.approx(stats.ttest_rel(b, a).pvalue, rel=1e-9)
     assert paired["a"] == pytest.approx(a.mean()) and paired["test"] == "paired t"
-    welch = evaluate.difference_test(a, b[:300], paired=False)
+    welch = abtest.difference_test(a, b[:300], paired=False)
     ref = stats.ttest_ind(b[:300], a, equal_var=False)
     assert welch["p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
     assert (welch["low"], welch["high"]) == pytest.approx(tuple(ref.confidence_interval(0.95)), rel=1e-9)
     assert welch["test"] == "Welch t"
     with pytest.raises(ValueError, match="same units"):
-        evaluate.difference_test(a, b[:300], paired=True)
+        abtest.difference_test(a, b[:300], paired=True)
 
 
 def test_delta_method_matches_the_bootstrap_spread_of_a_ratio():
     rng = np.random.default_rng(5)
     clicks_a, clicks_b = rng.poisson(2, 3000).astype(float), rng.poisson(2.2, 3000).astype(float)
     buys_a, buys_b = rng.binomial(clicks_a.astype(int), 0.3), rng.binomial(clicks_b.astype(int), 0.25)
-    res = evaluate.difference_test(buys_a, buys_b, clicks_a, clicks_b, paired=False)
+    res = abtest.difference_test(buys_a, buys_b, clicks_a, clicks_b, paired=False)
     assert res["diff"] == pytest.approx(buys_b.sum() / clicks_b.sum() - buys_a.sum() / clicks_a.sum())
     assert res["test"] == "Welch t (delta method)"
     idx = rng.integers(0, 3000, size=(2, 2000, 3000))
@@ -102,11 +102,11 @@ def test_delta_method_matches_the_bootstrap_spread_of_a_ratio():
     assert (res["high"] - res["low"]) / (2 * 1.96) == pytest.approx(reps.std(), rel=0.1)
 
 
-# -- the simulated A/B test ----------------------------------------------------------------
+# -- the simulated A/B test (abtest, exported from 07) ---------------------------------------
 
 
 def test_policy_from_slates_looks_users_up():
-    policy = evaluate.policy_from_slates([10, 3, 7], np.array([[5, 6], [7, 8], [9, 10]]))
+    policy = abtest.policy_from_slates([10, 3, 7], np.array([[5, 6], [7, 8], [9, 10]]))
     np.testing.assert_array_equal(policy(np.array([7, 10, 7]), 0), [[9, 10], [5, 6], [9, 10]])
     with pytest.raises(ValueError, match="no slate"):
         policy(np.array([4]), 0)
@@ -114,8 +114,8 @@ def test_policy_from_slates_looks_users_up():
 
 def test_expected_value_agrees_with_a_long_simulation(small):
     s = small["shop"]
-    truth = evaluate.expected_value(small["ctr"], s, k=10)
-    per_req = evaluate.request_metrics(s.simulate(lambda u, d: small["ctr"](u, d)[:, :10], 40_000, seed=11), s)
+    truth = abtest.expected_value(small["ctr"], s, k=10)
+    per_req = abtest.request_metrics(s.simulate(lambda u, d: small["ctr"](u, d)[:, :10], 40_000, seed=11), s)
     for col in ["clicks", "gmv"]:
         assert abs(per_req[col].mean() - truth[col]) < 4 * per_req[col].std() / np.sqrt(len(per_req)), col
 
@@ -124,7 +124,7 @@ def test_ab_table_values_by_hand(small):
     s = small["shop"]
     log_a = s.simulate(lambda u, d: small["ctr"](u, d)[:, :10], 3000, seed=5)
     log_b = s.simulate(lambda u, d: small["gmv"](u, d)[:, :10], 3000, seed=5)
-    table = evaluate.ab_table(log_a, log_b, s, head=small["head"])
+    table = abtest.ab_table(log_a, log_b, s, head=small["head"])
     assert table.loc["ctr", "a"] == pytest.approx(log_a["clicked"].mean())
     assert table.loc["conversion", "b"] == pytest.approx(log_b["purchased"].sum() / log_b["clicked"].sum())
     gmv_b = (log_b["purchased"] * log_b["price"]).groupby(log_b["request_id"]).sum()
@@ -135,27 +135,27 @@ def test_ab_table_values_by_hand(small):
     assert (table["low"] <= table["diff"]).all() and (table["diff"] <= table["high"]).all()
     assert table.loc["gmv", "test"] == "paired t" and table.loc["ctr", "test"] == "paired t (delta method)"
     with pytest.raises(ValueError, match="same arriving users"):
-        evaluate.ab_table(log_a, s.simulate(lambda u, d: small["gmv"](u, d)[:, :10], 3000, seed=6), s)
+        abtest.ab_table(log_a, s.simulate(lambda u, d: small["gmv"](u, d)[:, :10], 3000, seed=6), s)
 
 
 def test_aa_tests_rarely_come_out_significant(small):
     s = small["shop"]
-    gmv = np.concatenate([evaluate.request_metrics(s.simulate(small["ctr"], 10_000, seed=seed), s)["gmv"]
+    gmv = np.concatenate([abtest.request_metrics(s.simulate(small["ctr"], 10_000, seed=seed), s)["gmv"]
                           for seed in range(8)]).reshape(200, 2, 200)
     rate = (stats.ttest_ind(gmv[:, 1], gmv[:, 0], axis=1, equal_var=False).pvalue < 0.05).mean()
     assert 0.01 <= rate <= 0.10, rate
 
 
 def test_aa_with_common_random_numbers_is_exactly_null(small):
-    table = evaluate.ab_test(small["ctr"], small["ctr"], 500, seed=1, shop=small["shop"], head=small["head"])
+    table = abtest.ab_test(small["ctr"], small["ctr"], 500, seed=1, shop=small["shop"], head=small["head"])
     assert (table["diff"] == 0).all() and (table["p_value"] == 1).all()
 
 
 def test_crn_interval_covers_the_true_difference_and_is_narrower(small):
     s = small["shop"]
-    truth = evaluate.expected_value(small["gmv"], s)["gmv"] - evaluate.expected_value(small["ctr"], s)["gmv"]
-    crn = [evaluate.ab_test(small["ctr"], small["gmv"], 1000, seed=seed, shop=s).loc["gmv"] for seed in range(40)]
-    indep = [evaluate.ab_test(small["ctr"], small["gmv"], 1000, seed=seed, shop=s, common_random_numbers=False).loc["gmv"]
+    truth = abtest.expected_value(small["gmv"], s)["gmv"] - abtest.expected_value(small["ctr"], s)["gmv"]
+    crn = [abtest.ab_test(small["ctr"], small["gmv"], 1000, seed=seed, shop=s).loc["gmv"] for seed in range(40)]
+    indep = [abtest.ab_test(small["ctr"], small["gmv"], 1000, seed=seed, shop=s, common_random_numbers=False).loc["gmv"]
              for seed in range(10)]
     covered = np.mean([t["low"] <= truth <= t["high"] for t in crn])
     assert 0.85 <= covered <= 1.0, covered
@@ -163,15 +163,15 @@ def test_crn_interval_covers_the_true_difference_and_is_narrower(small):
 
 
 def test_clearly_better_policy_is_detected(small):
-    table = evaluate.ab_test(small["worst"], small["ctr"], 2000, seed=0, shop=small["shop"])
+    table = abtest.ab_test(small["worst"], small["ctr"], 2000, seed=0, shop=small["shop"])
     assert table.loc["ctr", "diff"] > 0 and table.loc["ctr", "p_value"] < 1e-6 and table.loc["ctr", "significant"]
 
 
 def test_ab_test_rejects_short_slates_and_other_tables(small):
     with pytest.raises(ValueError, match="K >= 10"):
-        evaluate.ab_test(lambda u, d: small["by_ctr"][u, :5], small["ctr"], 100, seed=0, shop=small["shop"])
+        abtest.ab_test(lambda u, d: small["by_ctr"][u, :5], small["ctr"], 100, seed=0, shop=small["shop"])
     with pytest.raises(ValueError, match="missing columns"):
-        evaluate.request_metrics(pd.DataFrame({"request_id": [0]}), small["shop"])
+        abtest.request_metrics(pd.DataFrame({"request_id": [0]}), small["shop"])
 
 
 # -- off-policy estimation (exported from 07) -----------------------------------------------
@@ -203,10 +203,10 @@ def test_weights_and_effective_sample_size():
         off_policy.importance_weights([0.5, 0.5], [0.5, 0.0])
 
 
-def test_evaluate_never_imports_tensorflow():
+def test_abtest_never_imports_tensorflow():
     import subprocess
     import sys
 
-    code = "import sys, course_lib.evaluate; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    code = "import sys, course_lib.abtest; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -5,15 +5,16 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from make_shop import generate
 
-from course_lib import encoders, features, shop
+from course_lib import encoders, features
 
 N_USERS, N_ITEMS, N_DAYS = 300, 200, 10
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    return shop.generate(n_users=N_USERS, n_items=N_ITEMS, n_days=N_DAYS, seed=1)
+    return generate(n_users=N_USERS, n_items=N_ITEMS, n_days=N_DAYS, seed=1)
 
 
 def _events_by_hand(tiny, before_day):

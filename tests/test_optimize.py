@@ -1,6 +1,7 @@
 """Unit tests of the tuning code: the PSO and fitness exported from notebook 05 (``pso``, ``tuning``), the
-non-dominated sorting and crowding distance exported from notebook 06 (``pareto``, against pymoo), and the
-plumbing in ``optimize`` (pymoo problem, runs, hypervolume curves). Fast (seconds), no notebook runs."""
+dominance test exported from notebook 04 and the non-dominated sorting, crowding distance, optimiser runs and
+hypervolume curves exported from notebook 06 (``pareto``, against pymoo), and the pymoo problem ``WeightProblem`` (``tuning``, notebook 05).
+Fast (seconds), no notebook runs."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_dis
 from pymoo.problems import get_problem
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-from course_lib import optimize as opt
 from course_lib import pareto, ranking, tuning
 from course_lib.pso import pso, ring_leaders
+from course_lib.tuning import WeightProblem
 
 
 def _f(problem):
@@ -83,8 +84,22 @@ def test_the_ring_keeps_the_swarm_more_diverse():
 
 
 # ---------------------------------------------------------------------------
-# Non-dominated sorting and crowding distance (notebook 06), against pymoo
+# Dominance (notebook 04), non-dominated sorting and crowding distance (notebook 06), against pymoo
 # ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_non_dominated_matches_pymoo_and_keeps_a_repeated_row_once(seed):
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 5, (60, 1 + seed % 3)).astype(float)  # many ties and duplicates
+    mask = pareto.non_dominated(values)
+    assert mask.dtype == bool and mask.shape == (60,)
+    front = NonDominatedSorting().do(-values, only_non_dominated_front=True)  # pymoo minimises
+    assert {tuple(r) for r in values[mask]} == {tuple(r) for r in values[front]}
+    assert len(np.unique(values[mask], axis=0)) == mask.sum(), "a repeated row must count once"
+    first = {tuple(r): i for i, r in reversed(list(enumerate(values)))}  # the first index of every distinct row
+    assert all(first[tuple(values[i])] == i for i in np.flatnonzero(mask))
+    assert pareto.non_dominated(np.zeros((0, 3))).shape == (0,)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -115,7 +130,7 @@ def test_survivors_fill_by_fronts_then_crowding():
 
 
 # ---------------------------------------------------------------------------
-# The fitness (notebook 05) and the plumbing (optimize)
+# The fitness (notebook 05), the pymoo problem (notebook 05), the runs and curves (notebook 06)
 # ---------------------------------------------------------------------------
 
 
@@ -164,7 +179,7 @@ def test_the_ctr_ranking_scores_the_sum_of_the_coefficients():
 
 def test_weight_problem_with_the_real_ranking():
     cs = _cs()
-    problem = opt.WeightProblem(cs, ("ndcg", "gmv", "diversity"))
+    problem = WeightProblem(cs, ("ndcg", "gmv", "diversity"))
     X = np.random.default_rng(5).random((4, 5))
     F = problem.evaluate(X, return_values_of=["F"])
     for x, row in zip(X, F, strict=True):
@@ -172,45 +187,46 @@ def test_weight_problem_with_the_real_ranking():
         np.testing.assert_allclose(row, [-expected["ndcg"], -expected["gmv"], -expected["diversity"]])
     np.testing.assert_allclose(problem.log_X, X / X.sum(axis=1, keepdims=True))
     with pytest.raises(ValueError, match="objectives"):
-        opt.WeightProblem(cs, ("clicks", "ctr"))
+        WeightProblem(cs, ("clicks", "ctr"))
 
 
 def test_runs_keep_every_evaluation_and_the_archive():
     cs = _cs()
-    ga = opt.run_pymoo("GA", opt.WeightProblem(cs, terms=tuning.SCALAR_TERMS), GA(pop_size=10), 60, seed=0)
+    ga = pareto.run_pymoo("GA", WeightProblem(cs, terms=tuning.SCALAR_TERMS), GA(pop_size=10), 60, seed=0)
     assert ga.n_evals == 60 and ga.X.shape == (1, 5) and ga.F[0, 0] == ga.F_all.min()
-    problem = opt.WeightProblem(cs, ("clicks", "gmv"))
-    nsga2 = opt.run_pymoo("NSGA-II", problem, NSGA2(pop_size=10), 80, seed=1)
+    problem = WeightProblem(cs, ("clicks", "gmv"))
+    nsga2 = pareto.run_pymoo("NSGA-II", problem, NSGA2(pop_size=10), 80, seed=1)
     front = NonDominatedSorting().do(nsga2.F_all, only_non_dominated_front=True)
     assert {tuple(r) for r in nsga2.F} == {tuple(r) for r in nsga2.F_all[front]}
+    assert len(np.unique(nsga2.F, axis=0)) == len(nsga2.F), "the archive holds every point once"
     assert nsga2.n_final >= 1
-    rnd = opt.run_random(problem, 50, seed=2, batch=20)
+    rnd = pareto.run_random(problem, 50, seed=2, batch=20)
     assert rnd.n_evals == 50 and np.allclose(rnd.X_all.sum(axis=1), 1.0)
 
 
 def test_random_search_is_uniform_on_the_simplex():
-    problem = opt.WeightProblem(_cs(), ("clicks", "gmv"))
-    W = opt.run_random(problem, 2000, seed=0, batch=1000).X_all
+    problem = WeightProblem(_cs(), ("clicks", "gmv"))
+    W = pareto.run_random(problem, 2000, seed=0, batch=1000).X_all
     # Dirichlet(1, ..., 1): each weight is Beta(1, 4), mean 0.2, P(w < 0.05) = 1 - 0.95^4, about 0.185
     np.testing.assert_allclose(W.mean(axis=0), 0.2, atol=0.02)
     assert abs(np.mean(W < 0.05) - (1 - 0.95**4)) < 0.03
 
 
 def test_hv_curve_grows_and_matches_pymoo_at_the_end():
-    problem = opt.WeightProblem(_cs(), ("clicks", "gmv", "diversity"))
-    run = opt.run_random(problem, 300, seed=3)
+    problem = WeightProblem(_cs(), ("clicks", "gmv", "diversity"))
+    run = pareto.run_random(problem, 300, seed=3)
     ideal, nadir = run.F.min(axis=0), run.F.max(axis=0)
-    curve = opt.hv_curve(run, ideal, nadir, [100, 200, 300])
+    curve = pareto.hv_curve(run, ideal, nadir, [100, 200, 300])
     assert np.all(np.diff(curve) >= -1e-12)
     hv = HV(ref_point=np.full(3, 1.1))((run.F - ideal) / (nadir - ideal))
     assert curve[-1] == pytest.approx(hv)
 
 
-def test_optimize_imports_nothing_from_the_learning_wing():
+def test_tuning_wing_imports_nothing_from_the_learning_wing():
     import subprocess
     import sys
 
-    code = ("import sys, course_lib.optimize, course_lib.pso, course_lib.pareto, course_lib.tuning; "
+    code = ("import sys, course_lib.pso, course_lib.pareto, course_lib.tuning; "
             "bad = [m for m in ('course_lib.data', 'course_lib.shop', 'tensorflow', 'keras') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

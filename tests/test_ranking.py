@@ -6,9 +6,9 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from make_shop import generate
 
 from course_lib import fusion, metrics, ranking
-from course_lib import shop as shop_module
 from course_lib.data import WINDOWS
 
 N_CAND = 20
@@ -17,7 +17,7 @@ N_CAND = 20
 @pytest.fixture(scope="module")
 def small():
     """A small 30-day shop and noisy predictions for 20 distinct candidates per user."""
-    data = shop_module.generate(n_users=150, n_items=120, n_days=30, seed=5)
+    data = generate(n_users=150, n_items=120, n_days=30, seed=5)
     s = data.shop
     rng = np.random.default_rng(0)
     launched = np.flatnonzero(s.launch_day <= WINDOWS["valid"][0])
@@ -255,7 +255,6 @@ def test_evaluate_population_rows_equal_single_evaluations_across_chunks(small, 
     assert batched.shape == (7, len(ranking.OBJECTIVES))
     np.testing.assert_allclose(batched, single, rtol=1e-12)
     assert ranking.evaluate_population(cs, np.empty((0, 5))).shape == (0, 8)
-    assert ranking.evaluate_columns(cs, np.zeros((0, cs.n_users, 10), dtype=int)).shape == (0, 8)
 
 
 def test_truth_changes_values_not_rankings(small):
@@ -314,7 +313,7 @@ def test_candidate_set_validates_shapes_and_values():
 
 
 def _fields(cs):
-    names = ("user_ids",) + ranking._ARRAY_FIELDS
+    names = ("user_ids", "position_decay") + ranking._ARRAY_FIELDS
     return {name: getattr(cs, name) for name in names}
 
 
@@ -324,12 +323,18 @@ def test_importing_ranking_does_not_import_tensorflow():
     assert out.split() == ["False", "False"]
 
 
-def test_evaluate_population_both_and_chunked_columns(small, monkeypatch):
+def test_evaluate_population_both_and_columns(small):
     _, _, cs = small
     W = np.random.default_rng(8).dirichlet(np.ones(5), size=5)
     pred, true = ranking.evaluate_population_both(cs, W)
     np.testing.assert_allclose(pred, ranking.evaluate_population(cs, W), rtol=1e-12)
     np.testing.assert_allclose(true, ranking.evaluate_population(cs, W, truth=True), rtol=1e-12)
     cols = ranking.top_k_columns(cs, W, 10)
-    monkeypatch.setattr(ranking, "CHUNK_BYTES", cs.n_users * cs.n_candidates * 8 * 2)
-    np.testing.assert_allclose(ranking.evaluate_columns(cs, cols, truth=True), true, rtol=1e-12)
+    np.testing.assert_allclose(ranking._evaluate_columns(cs, cols, True, ranking.OBJECTIVES), true, rtol=1e-12)
+    # Only the objectives asked for are computed; the others are NaN.
+    some = ranking.evaluate_population(cs, W, objectives=("gmv", "diversity"))
+    asked = [ranking.OBJECTIVES.index(o) for o in ("gmv", "diversity")]
+    np.testing.assert_allclose(some[:, asked], pred[:, asked], rtol=1e-12)
+    assert np.isnan(np.delete(some, asked, axis=1)).all()
+    with pytest.raises(ValueError, match="objectives must be names"):
+        ranking.evaluate_population(cs, W, objectives=("revenue",))

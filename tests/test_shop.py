@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import load_tool
+from make_shop import generate
+from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
 from course_lib import data, shop
@@ -45,7 +47,7 @@ def shipped():
 
 @pytest.fixture(scope="module")
 def small():
-    return shop.generate(n_users=300, n_items=200, n_days=10, seed=5).shop
+    return generate(n_users=300, n_items=200, n_days=10, seed=5).shop
 
 
 # ---------------------------------------------------------------------------
@@ -66,14 +68,14 @@ def test_realism_ranges_independently(shipped):
     rng = np.random.default_rng(123)
     u = rng.integers(s.n_users, size=100_000)
     i = rng.integers(s.n_items, size=100_000)
-    taste = s.taste(u, i)
+    taste = s._taste(u, i)
     cell = s.segment[u] * len(shop.CATEGORIES) + s.category[i]
     means = np.bincount(cell, weights=taste) / np.maximum(np.bincount(cell), 1)
     share = np.mean((taste - means[cell]) ** 2) / np.var(taste)
     assert share >= 1 / 3
     assert share == pytest.approx(CARD["individual_taste_share"], abs=0.01)
     # The taste the shop's coarse view sees is far from the truth too.
-    assert np.corrcoef(taste, s.taste(u, i, coarse=True))[0, 1] ** 2 <= 2 / 3
+    assert np.corrcoef(taste, s._taste(u, i, coarse=True))[0, 1] ** 2 <= 2 / 3
 
 
 def test_card_figures(shipped):
@@ -119,7 +121,7 @@ def test_card_counts(shipped):
 
 
 def test_regeneration_is_identical(shipped):
-    fresh = shop.generate(seed=42)
+    fresh = generate(seed=42)
     assert fresh.params == shipped.params
     for name in shop.TABLES:
         # NumPy's vectorised exp may differ in the last bit between CPUs (AVX2 vs AVX-512 builds): the
@@ -146,7 +148,7 @@ OLD_CHECKSUMS = {
 
 def test_older_tables_keep_their_checksums():
     for name, digest in OLD_CHECKSUMS.items():
-        assert data.sha256_of(data.SHOP_PATH / name) == digest, name
+        assert data._sha256_of(data.SHOP_PATH / name) == digest, name
     listed = dict(line.split()[::-1] for line in (data.SHOP_PATH / "SHA256SUMS").read_text().splitlines())
     assert {k: listed[k] for k in OLD_CHECKSUMS} == OLD_CHECKSUMS
     assert set(listed) == set(OLD_CHECKSUMS) | {"ads.parquet", "ratings.parquet"}
@@ -182,14 +184,19 @@ def test_ads_and_ratings_shipped(shipped):
     assert abs(ratings["stars"].mean() - expected.mean()) < 4 * se
 
 
-def test_star_probabilities(small):
+def test_expected_rating(small):
     rng = np.random.default_rng(3)
     u = rng.integers(small.n_users, size=200)
     i = rng.integers(small.n_items, size=200)
-    probs = small.star_probabilities(u, i)
-    assert probs.shape == (200, 5) and (probs >= 0).all()
-    np.testing.assert_allclose(probs.sum(-1), 1.0)
-    np.testing.assert_allclose(small.expected_rating(u, i), probs @ np.arange(1, 6))
+    # The ordered probit: P(stars >= j + 1) = P(r > threshold_j), r ~ N(rating mean, noise ** 2).
+    z = (small._rating_mean(u, i)[:, None] - np.array(shop.RATING["thresholds"])) / shop.RATING["noise"]
+    at_least = np.hstack([np.ones((200, 1)), norm.cdf(z), np.zeros((200, 1))])
+    probs = at_least[:, :-1] - at_least[:, 1:]
+    assert (probs >= 0).all()
+    expected = small.expected_rating(u, i)
+    np.testing.assert_allclose(expected, probs @ np.arange(1, 6), rtol=1e-12)
+    grid = small.expected_rating(u[:100].reshape(50, 2), i[:100].reshape(50, 2))
+    np.testing.assert_allclose(grid, expected[:100].reshape(50, 2))
     # Monte Carlo with the shop's own draw: 4,000 noises per pair.
     noise = rng.standard_normal((4000, 200))
     stars = small._draw_stars(u[None, :], i[None, :], noise)
@@ -197,7 +204,7 @@ def test_star_probabilities(small):
     np.testing.assert_allclose(freq, probs, atol=0.035)
     # Taste, quality and a fair price raise the stars.
     base = small._rating_mean(u, i)
-    assert np.corrcoef(base, small.taste(u, i))[0, 1] > 0.3
+    assert np.corrcoef(base, small._taste(u, i))[0, 1] > 0.3
 
 
 def _top_policy(s, score_of):
@@ -243,16 +250,17 @@ def test_intent(small):
     base = small.probabilities(users[:, None], slates, np.arange(10)[None, :])
     same = small.probabilities(users[:, None], slates, np.arange(10)[None, :], intent=zero)
     np.testing.assert_allclose(same["p_click"], base["p_click"])
-    intent = small.next_intent(zero, slates, clicked)
+    intent = small._next_intent(zero, slates, clicked)
     expected = np.zeros_like(zero)
     for r in range(50):
         for k in range(10):
             expected[r, small.category[slates[r, k]]] += shop.INTENT["shift"] * clicked[r, k]
     np.testing.assert_allclose(intent, expected)
-    np.testing.assert_allclose(small.next_intent(intent, slates, np.zeros_like(clicked)), shop.INTENT["decay"] * intent)
+    decayed = small._next_intent(intent, slates, np.zeros_like(clicked))
+    np.testing.assert_allclose(decayed, shop.INTENT["decay"] * intent)
     boosted = small.probabilities(users[:, None], slates, 0, intent=intent)
-    a = small.attractiveness(users[:, None], slates) + np.take_along_axis(intent, small.category[slates], 1)
-    np.testing.assert_allclose(boosted["p_click"], shop.sigmoid(a))
+    a = small._attractiveness(users[:, None], slates) + np.take_along_axis(intent, small.category[slates], 1)
+    np.testing.assert_allclose(boosted["p_click"], 1 / (1 + np.exp(-a)))
     np.testing.assert_allclose(boosted["p_purchase_given_click"], base["p_purchase_given_click"])
     one = small.probabilities(users, slates[:, 0], 0, intent=intent)["p_click"]  # (n,) items
     np.testing.assert_allclose(one, boosted["p_click"][:, 0])
@@ -386,6 +394,6 @@ def test_probability_identities(small):
 
 def test_generate_rejects_bad_sizes():
     with pytest.raises(ValueError, match="n_users"):
-        shop.generate(n_users=0)
+        generate(n_users=0)
     with pytest.raises(ValueError, match="n_items must be at least 30"):
-        shop.generate(n_items=10)
+        generate(n_items=10)

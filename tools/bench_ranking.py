@@ -31,7 +31,7 @@ import pandas as pd
 
 from course_lib import fusion, metrics, ranking
 from course_lib.data import WINDOWS, load_shop
-from course_lib.shop import sigmoid
+from course_lib.shop import _sigmoid as sigmoid
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 5.0
@@ -48,7 +48,7 @@ def synthetic_predictions(data, window: str = "valid", n_candidates: int = 100, 
     s = data.shop
     rng = np.random.default_rng(seed)
     users = np.arange(s.n_users)
-    score = 0.6 * s.taste(users[:, None], np.arange(s.n_items)[None, :]) + 0.3 * s.logging_score[None, :]
+    score = 0.6 * s._taste(users[:, None], np.arange(s.n_items)[None, :]) + 0.3 * s.logging_score[None, :]
     score += rng.normal(0.0, 0.5, size=score.shape)
     score[:, s.launch_day > WINDOWS[window][0]] = -np.inf
     top = np.argpartition(-score, n_candidates - 1, axis=1)[:, :n_candidates]

@@ -188,7 +188,7 @@ def tf_free_notebooks() -> tuple[list[Path], dict[str, str]]:
     check = (
         "import json\nfrom course_lib import artifacts, data\nd = data.load_shop()\n"
         f"tf = {sorted(needs_tf)!r}\n"
-        "print(json.dumps({n: artifacts.stale_reason(n, d) for n, nb in artifacts.PRODUCERS.items() if nb in tf}))"
+        "print(json.dumps({n: artifacts._stale_reason(n, d) for n, nb in artifacts.PRODUCERS.items() if nb in tf}))"
     )
     proc = subprocess.run([str(py), "-c", check], capture_output=True, text=True, env=_env(), cwd=ROOT)
     if proc.returncode != 0:

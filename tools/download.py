@@ -1,7 +1,7 @@
 """Fetch a public event log whose SHA-256 you know: ``python tools/download.py URL DEST SHA256``.
 
 The course never downloads anything; this is for learners who want a real log (REES46, Taobao,
-RetailRocket) for ``course_lib.data.load_events``.
+RetailRocket) for ``course_lib.events.load_events``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from course_lib.data import sha256_of
+from course_lib.data import _sha256_of
 
 
 def download(url: str, dest: str | Path, sha256: str) -> Path:
@@ -33,7 +33,7 @@ def download(url: str, dest: str | Path, sha256: str) -> Path:
         raise ValueError(f"url must start with https://, http:// or file://, got {url!r}")
     dest = Path(dest)
     if dest.exists():
-        actual = sha256_of(dest)
+        actual = _sha256_of(dest)
         if actual == sha256:
             print(f"{dest} is already here and verified")
             return dest

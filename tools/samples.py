@@ -1,7 +1,7 @@
 """Regenerate the shipped real-format sample: ``python tools/samples.py --out datasets/samples``.
 
 ``shop_to_rees46`` writes the shop's events the way the REES46 log does (the sample notebook 01
-loads with ``data.load_events(data.REES46_SAMPLE, "rees46")``); ``write_samples`` writes it as a
+loads with ``load_events(REES46_SAMPLE, "rees46")`` from ``course_lib.events``); ``write_samples`` writes it as a
 gzipped CSV with its SHA256SUMS.
 """
 
@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_lib.data import REES46_SAMPLE, SAMPLES_PATH, load_shop, sha256_of
+from course_lib.data import _sha256_of, load_shop
+from course_lib.events import REES46_SAMPLE, SAMPLES_PATH
 from course_lib.shop import CATEGORIES, CATEGORY_NAMES, ShopData
 
 #: Categories whose REES46 category_code is left empty in the sample, as in the real
@@ -77,7 +78,7 @@ def write_samples(out: str | Path = SAMPLES_PATH, data: ShopData | None = None) 
     data = load_shop() if data is None else data
     path = out / REES46_SAMPLE.name
     shop_to_rees46(data).to_csv(path, index=False, float_format="%.2f", compression={"method": "gzip", "mtime": 0})
-    (out / "SHA256SUMS").write_text(f"{sha256_of(path)}  {path.name}\n")
+    (out / "SHA256SUMS").write_text(f"{_sha256_of(path)}  {path.name}\n")
     return [path]
 
 

@@ -19,7 +19,7 @@ def shop_realism(data: ShopData, n_pairs: int = 200_000, seed: int = 0) -> dict[
     ctr: clicks per impression. purchase_rate_per_click, cart_rate_per_click.
     oracle_auc: ROC AUC of the true P(click) against the logged clicks (the
     ceiling of any click model). coarse_auc: the same with the true taste
-    replaced by its segment x category part (``Shop.taste(coarse=True)``), a
+    replaced by its segment x category part (``Shop._taste(coarse=True)``), a
     ceiling for models that know only coarse features. individual_taste_share:
     on ``n_pairs`` random (user, item) pairs, the share of taste variance not
     explained by the segment x category means.
@@ -33,7 +33,7 @@ def shop_realism(data: ShopData, n_pairs: int = 200_000, seed: int = 0) -> dict[
     rng = np.random.default_rng(seed)
     users = rng.integers(shop.n_users, size=n_pairs)
     items = rng.integers(shop.n_items, size=n_pairs)
-    taste = pd.Series(shop.taste(users, items))
+    taste = pd.Series(shop._taste(users, items))
     group_mean = taste.groupby(shop.segment[users] * 100 + shop.category[items]).transform("mean")
     clicks = int(imp["clicked"].sum())
     return {

@@ -1,10 +1,8 @@
-"""Self-checks for the exercises: each says what is wrong, or that all is well.
+"""Self-checks for the exercises: the shared machinery (each notebook's checks live in ``checks/nbNN.py``).
 
-The shared machinery is here; each notebook's checks live in ``checks/nbNN.py``
-(``from course_lib.checks import nb05``). Every check prints a line starting with "✅"
-when the answer is right (without revealing it) and raises an ``ExerciseError`` (an
-AssertionError) that says what is wrong otherwise; a stub still returning ``None`` or
-``...`` gets a "not attempted yet" line. See CONTRIBUTING.md, "Exercises".
+A check prints "✅ ..." for a right answer (without revealing it), "⏳ ... not attempted yet" while the stub returns
+``None`` or ``...``, and otherwise raises an ``ExerciseError`` that says what is wrong. The hints of its ``expect``
+calls are listed in the instructor guide as the mistakes it diagnoses. See CONTRIBUTING.md, "Exercises".
 """
 
 from __future__ import annotations
@@ -35,27 +33,56 @@ def expect(condition: bool, exercise: str, hint: str) -> None:
         raise ExerciseError(f"Exercise {exercise}: not yet. {hint}")
 
 
+def fail(exercise: str, hint: str) -> None:
+    """Raise ExerciseError with ``hint`` (a diagnosis found by a test rather than stated as a condition)."""
+    raise ExerciseError(f"Exercise {exercise}: not yet. {hint}")
+
+
+def number(answer, exercise: str) -> float:
+    """The answer as a float, or an ExerciseError asking for one number."""
+    try:
+        return float(answer)
+    except (TypeError, ValueError):
+        raise ExerciseError(f"Exercise {exercise}: return one number (a float), got {type(answer).__name__}") from None
+
+
+def as_array(answer, exercise: str, what: str) -> np.ndarray:
+    """The answer as a float array, or an ExerciseError asking for ``what``."""
+    try:
+        return np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        raise ExerciseError(f"Exercise {exercise}: return {what}, got {type(answer).__name__}") from None
+
+
+def close(a, b, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
+    """Whether two numbers or arrays of the same shape are equal up to rounding."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+
+
 def expect_close(answer, expected, exercise: str, what: str, rtol: float = 1e-6, atol: float = 1e-9) -> None:
     """Raise ExerciseError unless ``answer`` is numerically close to ``expected``."""
-    try:
-        a = np.asarray(answer, dtype=float)
-    except (TypeError, ValueError):
-        raise ExerciseError(
-            f"Exercise {exercise}: {what} should be a number or an array, got {type(answer).__name__}"
-        ) from None
+    a = as_array(answer, exercise, f"{what} as a number or an array")
     e = np.asarray(expected, dtype=float)
     if a.shape != e.shape:
         raise ExerciseError(f"Exercise {exercise}: {what} should have shape {e.shape}, got {a.shape}")
-    if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
-        raise ExerciseError(f"Exercise {exercise}: {what} is {np.round(a, 4)}, expected about {np.round(e, 4)}")
+    if not close(a, e, rtol, atol):
+        raise ExerciseError(f"Exercise {exercise}: {what}: got {np.round(a, 4)}, expected about {np.round(e, 4)}")
+
+
+def compare(answer, expected, exercise: str, what: str, wrong: dict, rtol: float = 1e-6, atol: float = 1e-9) -> None:
+    """Pass if ``answer`` is close to ``expected``; else name the known mistake (``{hint: value}``) it matches."""
+    a = as_array(answer, exercise, f"{what} as a number or an array")
+    if close(a, expected, rtol, atol):
+        return
+    for hint, value in wrong.items():
+        if close(a, value, rtol, atol):
+            raise ExerciseError(f"Exercise {exercise}: not yet, for {what}: {hint}")
+    expect_close(a, expected, exercise, what, rtol, atol)
 
 
 def check_choice(exercise: str, answer, options: dict[str, tuple[bool, str]]) -> None:
-    """A multiple-choice answer: ``options`` maps each letter to (right?, why).
-
-    Prints the reason with the success line; raises ExerciseError with the reason of a wrong
-    letter (so the feedback explains, not only judges).
-    """
+    """A multiple-choice answer: ``options`` maps each letter to (right?, why); the reason comes either way."""
     if not attempted(answer, exercise):
         return
     letter = str(answer).strip().lower()
@@ -65,19 +92,24 @@ def check_choice(exercise: str, answer, options: dict[str, tuple[bool, str]]) ->
     passed(exercise, why)
 
 
-def check_prediction(exercise: str, guess, actual: float, what: str, rel_tol: float = 0.25) -> None:
-    """A numeric prediction committed before running: within ``rel_tol`` of ``actual`` passes.
+def choice(options: dict, exercise: str, question: str):
+    """The multiple-choice check of ``exercise``, whose options are ``options[exercise]``: ``check(answer)``."""
 
-    Either way the learner learns how far off the guess was; a miss raises ExerciseError.
-    """
+    def check(answer) -> None:
+        check_choice(exercise, answer, options[exercise])
+
+    check.__name__ = check.__qualname__ = f"check_exercise_{exercise.replace('.', '_')}"
+    check.__doc__ = f"Exercise {exercise}: {question}"
+    return check
+
+
+def check_prediction(exercise: str, guess, actual: float, what: str, rel_tol: float = 0.25) -> None:
+    """A numeric prediction committed before running: passes within ``rel_tol`` of ``actual``; says how far off."""
     if not attempted(guess, exercise):
         return
-    try:
-        g = float(guess)
-    except (TypeError, ValueError):
-        raise ExerciseError(f"Exercise {exercise}: give your prediction as a number, got {type(guess).__name__}") from None
+    g = number(guess, exercise)
     off = (g - actual) / abs(actual) if actual else g - actual
-    expect(abs(off) <= rel_tol, exercise,
-           f"you predicted {g:.4g} for {what}; it is {actual:.4g} ({off:+.0%}). Re-read the debrief below "
-           f"to see which effect you under- or overestimated.")
-    passed(exercise, f"you predicted {g:.4g} for {what}; it is {actual:.4g} ({off:+.0%}).")
+    said = f"you predicted {g:.4g} for {what}; it is {actual:.4g} ({off:+.0%})."
+    expect(abs(off) <= rel_tol, exercise, f"{said} Re-read the debrief below to see which effect you under- or "
+           "overestimated.")
+    passed(exercise, said)

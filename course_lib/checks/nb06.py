@@ -18,8 +18,7 @@ def check_dominates(dominates) -> None:
         ([0, 0, 5], [1, 1, 4], False, "three objectives: a is worse in the last one"),
         ([0, 1, 4], [1, 1, 4], True, "three objectives: as good in two, better in one"),
     ]
-    first = dominates(np.array(cases[0][0]), np.array(cases[0][1]))
-    if not attempted(first, "6.1"):
+    if not attempted(dominates(np.array(cases[0][0]), np.array(cases[0][1])), "6.1"):
         return
     for a, b, expected, why in cases:
         got = dominates(np.array(a, dtype=float), np.array(b, dtype=float))
@@ -27,28 +26,20 @@ def check_dominates(dominates) -> None:
     passed("6.1", "at least as good everywhere, strictly better somewhere.")
 
 
-def _objective_letter(shortfall: np.ndarray) -> str:
-    """(a, b, c) for the objective with the largest shortfall above 2% of the range, (d) when none."""
-    worst = int(np.argmax(shortfall))
-    return "abc"[worst] if shortfall[worst] > 0.02 else "d"
-
-
 def check_missed_end(answer, reference_values, found_values, objectives) -> None:
     """Exercise 6.2: along which objective the reference front reaches further than the found points.
 
     reference_values, found_values: (n, 3) natural-sign (higher is better) objective values.
     """
-    ref = np.asarray(reference_values, dtype=float)
-    found = np.asarray(found_values, dtype=float)
+    ref, found = np.asarray(reference_values, dtype=float), np.asarray(found_values, dtype=float)
     span = ref.max(axis=0) - ref.min(axis=0)
     shortfall = (ref.max(axis=0) - found.max(axis=0)) / np.where(span > 0, span, 1.0)
-    right = _objective_letter(shortfall)
+    right = "abc"[int(np.argmax(shortfall))] if shortfall.max() > 0.02 else "d"  # the end missed by > 2% of the range
     gaps = ", ".join(f"{o} {s:.0%}" for o, s in zip(objectives, shortfall, strict=True))
-    options = {}
-    for letter, name in zip("abc", objectives, strict=True):
-        options[letter] = (right == letter, f"NSGA-II's shortfall at each end, as a share of the front's range: {gaps}. "
-                           + (f"The {name} end is the one it misses." if right == letter else
-                              f"At the {name} end NSGA-II is (nearly) as far as the grid; compare the other panels."))
+    options = {letter: (right == letter, f"NSGA-II's shortfall at each end, as a share of the front's range: {gaps}. "
+                        + (f"The {name} end is the one it misses." if right == letter else
+                           f"At the {name} end NSGA-II is (nearly) as far as the grid; compare the other panels."))
+               for letter, name in zip("abc", objectives, strict=True)}
     options["d"] = (right == "d", f"shortfalls: {gaps}. " + ("Every end is reached." if right == "d" else
                     "One end is clearly missing: find the panel where only grid points reach the far side."))
     check_choice("6.2", answer, options)
@@ -70,8 +61,7 @@ def check_hv_2d(hv_2d) -> None:
     rng = np.random.default_rng(62)
     for _ in range(5):
         F = rng.random((12, 2)) * 1.2  # some points dominated, some beyond the reference point
-        expected = float(HV(ref_point=np.full(2, 1.1))(F))
-        got = hv_2d(F, 1.1)
+        expected, got = float(HV(ref_point=np.full(2, 1.1))(F)), hv_2d(F, 1.1)
         expect(np.isclose(got, expected, rtol=1e-9),
                "6.3", f"on random points you get {float(got):.4f}, pymoo's HV {expected:.4f}: skip dominated points "
                "and points beyond the reference point, and sort by the first objective.")
@@ -80,22 +70,19 @@ def check_hv_2d(hv_2d) -> None:
 
 def check_igd_prediction(answer, igd_medians: dict, hv_medians: dict) -> None:
     """Exercise 6.4: which method (a NSGA-II, b MOPSO-CD, c random) has the lowest median IGD to the grid front."""
-    names = list(igd_medians)
-    best = min(names, key=igd_medians.get)
-    right = "abc"[names.index(best)]
-    top_hv = max(hv_medians, key=hv_medians.get)
-    said = ", ".join(f"{n} {v:.3f}" for n, v in igd_medians.items())
+    best, top_hv = min(igd_medians, key=igd_medians.get), max(hv_medians, key=hv_medians.get)
+    said = "median IGD: " + ", ".join(f"{n} {v:.3f}" for n, v in igd_medians.items())
     options = {}
-    for letter, name in zip("abc", names, strict=True):
-        if right == letter:
-            why = f"median IGD: {said}. {name} is closest, on average, to every point of the grid front" + (
+    for letter, name in zip("abc", igd_medians, strict=True):
+        if name == best:
+            why = f"{said}. {name} is closest, on average, to every point of the grid front" + (
                 f", although {top_hv} has the highest hypervolume: IGD rewards spread as much as quality."
                 if name != top_hv else ", and it has the highest hypervolume too.")
         else:
-            why = f"median IGD: {said}. {name} is not the lowest" + (
+            why = f"{said}. {name} is not the lowest" + (
                 "; a method that misses one end of the grid front pays for it at every reference point there."
                 if name != "random" else "; spreading points uniformly is not always enough.")
-        options[letter] = (right == letter, why)
+        options[letter] = (name == best, why)
     check_choice("6.4", answer, options)
 
 
@@ -106,16 +93,15 @@ def check_asf_choice(asf_choice, F, importance, ideal, nadir) -> None:
     """
     from pymoo.decomposition.asf import ASF
 
-    F, ideal, nadir = (np.asarray(a, dtype=float) for a in (F, ideal, nadir))
-    first = asf_choice(F, np.asarray(importance, dtype=float), ideal, nadir)
+    F, ideal, nadir, importance = (np.asarray(a, dtype=float) for a in (F, ideal, nadir, importance))
+    first = asf_choice(F, importance, ideal, nadir)
     if not attempted(first, "6.5"):
         return
-    Fn = (F - ideal) / (nadir - ideal)
-    for imp in (np.asarray(importance, dtype=float), np.array([0.6, 0.2, 0.2]), np.array([0.2, 0.2, 0.6])):
-        answer = first if np.array_equal(imp, importance) else asf_choice(F, imp, ideal, nadir)
+    for imp in (importance, np.array([0.6, 0.2, 0.2]), np.array([0.2, 0.2, 0.6])):
+        answer = first if imp is importance else asf_choice(F, imp, ideal, nadir)
         if np.ndim(answer) != 0:
             raise ExerciseError("Exercise 6.5: return one index (an int) into the front.")
-        values = ASF().do(Fn, 1 / imp)
+        values = ASF().do((F - ideal) / (nadir - ideal), 1 / imp)
         expected = int(np.argmin(values))
         expect(int(answer) != int(np.argmax(values)) or expected == int(np.argmax(values)), "6.5",
                "that is the largest ASF; the best point has the smallest.")
@@ -134,9 +120,7 @@ def check_launch_choice(answer, table, min_clicks_share: float = 0.9, baseline: 
         return
     expect(answer in table.index, "6.6", f"answer with a row label of the table, one of {list(table.index)}.")
     floor = min_clicks_share * table.loc[baseline, "clicks"]
-    allowed = table[table["clicks"] >= floor]
-    right = allowed["gmv"].idxmax()
-    row = table.loc[answer]
+    right, row = table[table["clicks"] >= floor]["gmv"].idxmax(), table.loc[answer]
     expect(row["clicks"] >= floor, "6.6",
            f"{answer!r} has {row['clicks']:.3f} expected clicks, below the memo's floor of {floor:.3f} "
            f"({min_clicks_share:.0%} of the {baseline}'s): sellers would leave, whatever its GMV.")
